@@ -1,0 +1,16 @@
+"""Exact high-dimensional asymptotics of regularized adversarial ERM (theory; imports no other robustbias package).
+
+Main entry points: :func:`solve` (one point), :func:`sweep` (continuation), :func:`optimal_lambda`,
+:func:`optimal_reg_order`; problem specs :class:`Attack`, :class:`Regularizer`, losses in :data:`LOSSES`,
+:class:`DataModel`; error formulas in :mod:`asymptotics.metrics`.
+"""
+from .data import DataModel
+from .errors import ConvergenceError, InvalidParameter
+from .fixed_point import FixedPoint, solve
+from .geometry import Attack, parse_attack
+from .losses import LOSSES, Loss, parse_loss
+from .problem import Problem
+from .regularizers import Regularizer, parse_regularizer
+
+__all__ = ["Attack", "ConvergenceError", "DataModel", "FixedPoint", "InvalidParameter", "LOSSES", "Loss", "Problem",
+           "Regularizer", "parse_attack", "parse_loss", "parse_regularizer", "solve"]

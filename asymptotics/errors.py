@@ -1,0 +1,38 @@
+"""Exceptions shared by every part of robustbias.
+
+``InvalidParameter`` subclasses ``ValueError`` so that ``except ValueError`` keeps working;
+``ConvergenceError`` subclasses ``RuntimeError`` and carries the evidence of the failed solve.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class InvalidParameter(ValueError):
+    """A user-supplied parameter is outside its valid range; the message names it."""
+
+    def __init__(self, name: str, message: str):
+        self.parameter = name
+        super().__init__(f"{name}: {message}")
+
+
+class ConvergenceError(RuntimeError):
+    """An iterative solver stopped without meeting its tolerance.
+
+    Attributes
+    ----------
+    last_iterate : the last state reached (dict of floats or array)
+    residuals : list of residuals, one per iteration
+    hint : what to try next (more damping, a warm start, a smaller step, ...)
+    """
+
+    def __init__(self, message: str, *, last_iterate: Any = None, residuals=None, hint: str = ""):
+        self.last_iterate = last_iterate
+        self.residuals = list(residuals) if residuals is not None else []
+        self.hint = hint
+        text = message
+        if self.residuals:
+            text += f" (last residual {self.residuals[-1]:.3e} after {len(self.residuals)} iterations)"
+        if hint:
+            text += f". Hint: {hint}"
+        super().__init__(text)

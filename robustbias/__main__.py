@@ -1,0 +1,3 @@
+from robustbias.cli import main
+
+raise SystemExit(main())
