@@ -1,0 +1,305 @@
+"""Random Markov chains and sequences for in-context learning (ICL-MC), batched in torch.
+
+Every sequence gets its own transition table P (online data). For an n-gram chain of order ``order = n`` the next
+token depends on the previous ``c = n - 1`` tokens; the table has ``k**c`` rows indexed by the context
+``idx = x_{t-c} k^{c-1} + ... + x_{t-1}`` (oldest token most significant -- one convention, used by the sampler and by
+the lifted chain of the initial tuple alike). The first ``c`` tokens are drawn from the stationary distribution of the
+lifted chain on c-tuples, so every sequence is stationary from its first token.
+
+Priors (``ChainPrior.kind``):
+
+* ``"dirichlet"``: rows i.i.d. Dir(alpha 1_k) (alpha = 1: uniform on the simplex, the ICL-MC task);
+* ``"doubly_stochastic"``: row and column sums 1. For k <= 5 uniform on the Birkhoff polytope by rejection (free
+  (k-1)x(k-1) block i.i.d. U[0,1], accepted if the completed matrix is non-negative); for k >= 6 Sinkhorn
+  normalisation of a Dir(1)-row matrix (not uniform). Only order 2;
+* ``"unigram"``: all rows equal to one q ~ Dir(alpha 1_k): tokens i.i.d. q. Only order 2.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from asymptotics.errors import InvalidParameter
+from asymptotics.validation import integer, positive
+
+PRIOR_KINDS = ("dirichlet", "doubly_stochastic", "unigram")
+
+
+@dataclass(frozen=True)
+class ChainPrior:
+    """Distribution of the transition table of one sequence.
+
+    Parameters
+    ----------
+    kind : {"dirichlet", "doubly_stochastic", "unigram"}
+    alpha : float
+        Dirichlet concentration of each row (``dirichlet``) or of the common row (``unigram``); > 0.
+    order : int
+        n of the n-gram chain (2 = ordinary Markov chain, 3 = trigram: next token depends on 2 previous).
+    """
+
+    kind: str = "dirichlet"
+    alpha: float = 1.0
+    order: int = 2
+
+    def __post_init__(self):
+        if self.kind not in PRIOR_KINDS:
+            raise InvalidParameter("kind", f"must be one of {PRIOR_KINDS}, got {self.kind!r}")
+        positive("alpha", self.alpha)
+        integer("order", self.order, low=2)
+        if self.kind != "dirichlet" and self.order != 2:
+            raise InvalidParameter("order", f"prior {self.kind!r} is defined for order 2 only, got {self.order}")
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "alpha": float(self.alpha), "order": int(self.order)}
+
+
+@dataclass(frozen=True)
+class MarkovBatch:
+    """A batch of sequences and the tables that generated them.
+
+    Attributes
+    ----------
+    tokens : LongTensor (B, L)
+        Token ids in ``{0, ..., k-1}``; a model reads ``tokens[:, :-1]`` and predicts ``tokens[:, 1:]``.
+    transitions : Tensor (B, k**(order-1), k)
+        Row ``idx`` is the next-token law after context ``idx`` (oldest token most significant).
+    order : int
+    """
+
+    tokens: torch.Tensor
+    transitions: torch.Tensor
+    order: int
+
+    @property
+    def num_states(self) -> int:
+        return int(self.transitions.shape[-1])
+
+    def next_token_law(self, position: int) -> torch.Tensor:
+        """True law of ``tokens[:, position + 1]`` given the prefix, shape (B, k)."""
+        idx = context_index(self.tokens[:, : position + 1], self.num_states, self.order - 1)[:, -1]
+        return self.transitions[torch.arange(self.tokens.shape[0], device=self.tokens.device), idx]
+
+    def to_dict(self) -> dict:
+        return {"tokens": self.tokens.cpu().numpy(), "transitions": self.transitions.cpu().numpy(),
+                "order": self.order}
+
+
+def context_index(tokens: torch.Tensor, k: int, context: int) -> torch.Tensor:
+    """Context id of the last ``context`` tokens at every position, oldest token most significant.
+
+    ``out[:, t] = sum_{m=0}^{c-1} tokens[:, t-m] k^m``; positions ``t < c-1`` use the available tokens only
+    (their ids are not used by any sampler or strategy). ``context = 0`` gives zeros.
+    """
+    out = torch.zeros_like(tokens)
+    for m in range(context):
+        shifted = torch.zeros_like(tokens)
+        if m < tokens.shape[1]:
+            shifted[:, m:] = tokens[:, : tokens.shape[1] - m]
+        out = out + shifted * (k ** m)
+    return out
+
+
+def sample_gamma(concentration: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Gamma(concentration, 1) variates by Marsaglia--Tsang with an explicit generator (float64).
+
+    For a < 1 uses Gamma(a) = Gamma(a + 1) U^{1/a}. Vectorised rejection: redraw only the rejected entries.
+    """
+    a = concentration.to(torch.float64)
+    device = a.device
+    boost = a < 1
+    shape = torch.where(boost, a + 1.0, a)
+    d = shape - 1.0 / 3.0
+    c = 1.0 / torch.sqrt(9.0 * d)
+    out = torch.empty_like(a)
+    pending = torch.ones_like(a, dtype=torch.bool)
+    while bool(pending.any()):
+        idx = pending.nonzero(as_tuple=True)
+        n = idx[0].numel()
+        z = torch.randn(n, generator=generator, device=device, dtype=torch.float64)
+        u = torch.rand(n, generator=generator, device=device, dtype=torch.float64)
+        dd, cc = d[idx], c[idx]
+        v = (1.0 + cc * z) ** 3
+        ok = (v > 0) & (torch.log(u) < 0.5 * z * z + dd - dd * v + dd * torch.log(v.clamp_min(1e-300)))
+        vals = dd * v
+        sel = tuple(i[ok] for i in idx)
+        out[sel] = vals[ok]
+        pending[sel] = False
+    if bool(boost.any()):
+        u = torch.rand(a.shape, generator=generator, device=device, dtype=torch.float64)
+        out = torch.where(boost, out * u ** (1.0 / a), out)
+    return out
+
+
+def sample_dirichlet(shape: tuple[int, ...], k: int, alpha: float, generator: torch.Generator,
+                     device: torch.device) -> torch.Tensor:
+    """Rows i.i.d. Dir(alpha 1_k), shape ``shape + (k,)``, float64. alpha = 1 uses normalised exponentials."""
+    if alpha == 1.0:
+        g = -torch.log1p(-torch.rand(*shape, k, generator=generator, device=device, dtype=torch.float64))
+    else:
+        g = sample_gamma(torch.full((*shape, k), float(alpha), device=device, dtype=torch.float64), generator)
+    g = g.clamp_min(1e-300)
+    return g / g.sum(-1, keepdim=True)
+
+
+def sample_doubly_stochastic(batch: int, k: int, generator: torch.Generator, device: torch.device,
+                             sinkhorn_iterations: int = 200) -> torch.Tensor:
+    """Doubly stochastic k x k matrices (B, k, k), float64; uniform on the Birkhoff polytope for k <= 5."""
+    if k <= 5:
+        found: list[torch.Tensor] = []
+        have = 0
+        while have < batch:
+            m = max(4 * (batch - have), 64) * (4 if k >= 4 else 1)
+            block = torch.rand(m, k - 1, k - 1, generator=generator, device=device, dtype=torch.float64)
+            full = torch.zeros(m, k, k, device=device, dtype=torch.float64)
+            full[:, : k - 1, : k - 1] = block
+            full[:, : k - 1, k - 1] = 1.0 - block.sum(-1)
+            full[:, k - 1, : k - 1] = 1.0 - block.sum(-2)
+            full[:, k - 1, k - 1] = block.sum((-1, -2)) - (k - 2)
+            ok = (full[:, : k - 1, k - 1] >= 0).all(-1) & (full[:, k - 1, : k - 1] >= 0).all(-1) & \
+                (full[:, k - 1, k - 1] > 0)
+            found.append(full[ok])
+            have += int(ok.sum())
+        return torch.cat(found)[:batch]
+    mat = sample_dirichlet((batch, k), k, 1.0, generator, device)
+    for _ in range(sinkhorn_iterations):
+        mat = mat / mat.sum(-2, keepdim=True)
+        mat = mat / mat.sum(-1, keepdim=True)
+    return mat
+
+
+def sample_transitions(prior: ChainPrior, batch: int, k: int, generator: torch.Generator,
+                       device: torch.device) -> torch.Tensor:
+    """Transition tables (B, k**(order-1), k), float64, drawn from ``prior``."""
+    integer("batch", batch, low=1)
+    integer("k", k, low=2)
+    if prior.kind == "dirichlet":
+        return sample_dirichlet((batch, k ** (prior.order - 1)), k, prior.alpha, generator, device)
+    if prior.kind == "doubly_stochastic":
+        return sample_doubly_stochastic(batch, k, generator, device)
+    q = sample_dirichlet((batch,), k, prior.alpha, generator, device)
+    return q[:, None, :].expand(batch, k, k).clone()
+
+
+def lifted_chain(transitions: torch.Tensor, context: int) -> torch.Tensor:
+    """Transition matrix (B, k^c, k^c) of the chain on c-tuples: idx -> (idx k + j) mod k^c with prob P[idx, j]."""
+    batch, rows, k = transitions.shape
+    if context == 1:
+        return transitions
+    lifted = torch.zeros(batch, rows, rows, device=transitions.device, dtype=transitions.dtype)
+    src = torch.arange(rows, device=transitions.device)
+    for j in range(k):
+        dst = (src * k + j) % rows
+        lifted[:, src, dst] = transitions[:, :, j]
+    return lifted
+
+
+def stationary_distribution(matrix: torch.Tensor) -> torch.Tensor:
+    """Stationary law pi (pi P = pi, sum pi = 1) of row-stochastic matrices (..., m, m), solved exactly (float64).
+
+    Solves ``(P^T - I) pi = 0`` with one equation replaced by ``sum pi = 1``. For reducible chains (several
+    stationary laws, probability 0 under the Dirichlet prior) falls back to the row mean of ``P^64``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> P = torch.tensor([[0.9, 0.1], [0.5, 0.5]], dtype=torch.float64)
+    >>> stationary_distribution(P).tolist()  # doctest: +ELLIPSIS
+    [0.8333..., 0.1666...]
+    """
+    mat = matrix.to(torch.float64)
+    m = mat.shape[-1]
+    system = mat.transpose(-1, -2) - torch.eye(m, dtype=mat.dtype, device=mat.device)
+    system[..., -1, :] = 1.0
+    rhs = torch.zeros(*mat.shape[:-1], dtype=mat.dtype, device=mat.device)
+    rhs[..., -1] = 1.0
+    pi, info = torch.linalg.solve_ex(system, rhs)
+    bad = (info != 0) | ~torch.isfinite(pi).all(-1) | (pi < -1e-9).any(-1)
+    if bool(bad.any()):
+        power = torch.linalg.matrix_power(mat[bad], 64).mean(-2)
+        pi = pi.clone()
+        pi[bad] = power
+    pi = pi.clamp_min(0.0)
+    return pi / pi.sum(-1, keepdim=True)
+
+
+def _categorical(probs: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
+    """Inverse-CDF draw of one category per row of ``probs`` (B, k) from ``uniforms`` (B,)."""
+    cdf = probs.cumsum(-1)
+    out = (uniforms[:, None] > cdf).sum(-1)
+    return out.clamp_max(probs.shape[-1] - 1)
+
+
+def sample_sequences(transitions: torch.Tensor, length: int, generator: torch.Generator) -> torch.Tensor:
+    """Sequences (B, length) from n-gram tables (B, k^c, k), the first c tokens stationary.
+
+    All uniforms are drawn at once; the loop over time is one gather + compare per step for the whole batch.
+    """
+    batch, rows, k = transitions.shape
+    context = 0
+    while k ** context < rows:
+        context += 1
+    integer("length", length, low=context + 1)
+    device = transitions.device
+    uniforms = torch.rand(batch, length, generator=generator, device=device, dtype=torch.float64)
+    pi = stationary_distribution(lifted_chain(transitions, context))
+    first = _categorical(pi, uniforms[:, 0])
+    tokens = torch.empty(batch, length, dtype=torch.long, device=device)
+    for m in range(context):  # digits of the initial tuple, oldest (most significant) first
+        tokens[:, m] = (first // (k ** (context - 1 - m))) % k
+    cdf = transitions.cumsum(-1)
+    rows_idx = torch.arange(batch, device=device)
+    idx = first
+    for t in range(context, length):
+        row_cdf = cdf[rows_idx, idx]
+        nxt = (uniforms[:, t][:, None] > row_cdf).sum(-1).clamp_max(k - 1)
+        tokens[:, t] = nxt
+        idx = (idx * k + nxt) % rows
+    return tokens
+
+
+def sample_batch(batch: int, length: int, k: int, prior: ChainPrior | None = None, *,
+                 generator: torch.Generator, device: torch.device | None = None) -> MarkovBatch:
+    """Draw ``batch`` fresh chains from ``prior`` and one sequence of ``length`` tokens from each.
+
+    Parameters
+    ----------
+    batch, length, k : int
+        Number of sequences, tokens per sequence (model context T plus one target), number of states.
+    prior : ChainPrior, optional
+        Default: Dir(1) rows, order 2 (the ICL-MC task).
+    generator : torch.Generator
+        The only source of randomness (its device is used when ``device`` is None).
+
+    Returns
+    -------
+    MarkovBatch
+        ``tokens`` (B, length) long, ``transitions`` (B, k^(order-1), k) float32.
+
+    Examples
+    --------
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> sample_batch(4, 11, 3, generator=g).tokens.shape
+    torch.Size([4, 11])
+    """
+    prior = prior or ChainPrior()
+    integer("batch", batch, low=1)
+    integer("k", k, low=2)
+    integer("length", length, low=prior.order)
+    if generator is None or not isinstance(generator, torch.Generator):
+        raise InvalidParameter("generator", "an explicit torch.Generator is required")
+    device = torch.device(device) if device is not None else generator.device
+    transitions = sample_transitions(prior, batch, k, generator, device)
+    tokens = sample_sequences(transitions, length, generator)
+    return MarkovBatch(tokens=tokens, transitions=transitions.to(torch.float32), order=prior.order)
+
+
+def concatenate(batches: list[MarkovBatch]) -> MarkovBatch:
+    """Stack batches of the same order and number of states (e.g. a DS batch and a unigram-optimal batch)."""
+    orders = {b.order for b in batches}
+    if len(orders) != 1:
+        raise InvalidParameter("batches", f"all batches must have one order, got {sorted(orders)}")
+    return MarkovBatch(tokens=torch.cat([b.tokens for b in batches]),
+                       transitions=torch.cat([b.transitions for b in batches]), order=orders.pop())

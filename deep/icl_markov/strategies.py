@@ -1,0 +1,199 @@
+r"""In-context strategies for ICL-MC, their closed-form sequential losses, and KL utilities.
+
+Conventions: ``tokens`` is (B, L) with ids in {0, ..., k-1}; the prediction *at position t* (0-based) is a law for
+``tokens[:, t+1]`` computed from ``tokens[:, :t+1]``. All strategies use Dirichlet(alpha) smoothing (alpha = 1 is the
+add-one rule of the authors' plots):
+
+* uniform (m = 0): :math:`\hat p_j = 1/k`;
+* unigram (m = 1): :math:`\hat p_j = (n_j(t) + \alpha)/(t + 1 + k\alpha)`, :math:`n_j(t) = \#\{s \le t: x_s = j\}`;
+* m-gram (m >= 2, context c = m - 1): :math:`\hat p_j = (N_{u j}(t) + \alpha)/(N_u(t) + k\alpha)` with u the last c
+  tokens and :math:`N_{uj}(t)` the number of completed transitions u -> j inside the prefix; positions with fewer
+  than c tokens get the uniform law. m = 2 is the bigram rule (statistical induction head target), the posterior
+  predictive mean of row :math:`x_t` under independent Dir(alpha) rows.
+
+Closed forms (Polya urn chain rule, exact per sequence):
+
+.. math::
+    \sum_t -\log \hat p^{bigram}_t(x_{t+1}) = \sum_i \Big[\log\Gamma(k\alpha + C_i) - \log\Gamma(k\alpha)
+        - \sum_j \big(\log\Gamma(\alpha + C_{ij}) - \log\Gamma(\alpha)\big)\Big]
+
+and for the unigram rule including the empty prefix, :math:`\log\Gamma(k\alpha + L) - \log\Gamma(k\alpha)
+- \sum_j (\log\Gamma(\alpha + N_j) - \log\Gamma(\alpha))`. The expected KL of a Dir(alpha) row to the uniform law is
+:math:`\log k - (\psi(k\alpha + 1) - \psi(\alpha + 1))` (= log k - (H_k - 1) for alpha = 1).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from scipy.special import digamma, gammaln
+
+from asymptotics.errors import InvalidParameter
+from asymptotics.validation import integer, positive
+
+from .sampler import context_index, lifted_chain, sample_dirichlet, stationary_distribution
+
+STRATEGY_NAMES = {0: "uniform", 1: "unigram", 2: "bigram", 3: "trigram", 4: "tetragram"}
+
+
+def strategy_name(m: int) -> str:
+    """Human name of the m-gram strategy (0 = uniform, 1 = unigram, 2 = bigram, ...)."""
+    return STRATEGY_NAMES.get(m, f"{m}-gram")
+
+
+def _check_tokens(tokens: torch.Tensor, k: int) -> torch.Tensor:
+    integer("k", k, low=2)
+    if not isinstance(tokens, torch.Tensor) or tokens.dim() != 2:
+        raise InvalidParameter("tokens", "must be a 2-D LongTensor (batch, length)")
+    if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= k):
+        raise InvalidParameter("tokens", f"ids must lie in [0, {k - 1}]")
+    return tokens.long()
+
+
+def ngram_predictions(tokens: torch.Tensor, k: int, m: int, alpha: float = 1.0) -> torch.Tensor:
+    """Predictions of the m-gram strategy at every position, shape (B, L, k), float64.
+
+    Parameters
+    ----------
+    tokens : LongTensor (B, L)
+    k : int
+        Number of states.
+    m : int
+        0 = uniform, 1 = unigram, 2 = bigram, 3 = trigram, ...
+    alpha : float
+        Dirichlet smoothing (1 = add-one).
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.tensor([[1, 0, 1, 1, 2, 0, 2, 1, 1, 0, 1, 1, 1, 1, 2]])
+    >>> (ngram_predictions(x, 3, 2)[0, -1] * 5).round().tolist()
+    [2.0, 2.0, 1.0]
+    """
+    tokens = _check_tokens(tokens, k)
+    integer("m", m, low=0)
+    alpha = positive("alpha", alpha)
+    batch, length = tokens.shape
+    device = tokens.device
+    if m == 0:
+        return torch.full((batch, length, k), 1.0 / k, dtype=torch.float64, device=device)
+    onehot = torch.nn.functional.one_hot(tokens, k).to(torch.float64)
+    if m == 1:
+        counts = onehot.cumsum(1)
+        return (counts + alpha) / (counts.sum(-1, keepdim=True) + k * alpha)
+    context = m - 1
+    rows = k ** context
+    ctx = context_index(tokens, k, context)
+    pair = ctx[:, :-1] * k + tokens[:, 1:]                                   # transition s -> s+1, id (u, j)
+    valid = (torch.arange(length - 1, device=device) >= context - 1).to(torch.float64)
+    pair_onehot = torch.nn.functional.one_hot(pair, rows * k).to(torch.float64) * valid[None, :, None]
+    counts = torch.zeros(batch, length, rows * k, dtype=torch.float64, device=device)
+    counts[:, 1:] = pair_onehot.cumsum(1)                                     # transitions completed by t
+    counts = counts.view(batch, length, rows, k)
+    row = torch.gather(counts, 2, ctx[:, :, None, None].expand(batch, length, 1, k)).squeeze(2)
+    pred = (row + alpha) / (row.sum(-1, keepdim=True) + k * alpha)
+    early = torch.arange(length, device=device) < context - 1
+    pred[:, early] = 1.0 / k
+    return pred
+
+
+def last_position_strategies(tokens: torch.Tensor, k: int, orders=(0, 1, 2), alpha: float = 1.0) -> dict:
+    """Predictions (B, k) of each m-gram strategy for the token after ``tokens[:, -1]``; keys are strategy names."""
+    return {strategy_name(m): ngram_predictions(tokens, k, m, alpha)[:, -1] for m in orders}
+
+
+def kl_divergence(p: torch.Tensor, q: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """KL(p || q) = sum_j p_j log(p_j / q_j) along the last axis (0 log 0 = 0), float64."""
+    p = p.to(torch.float64)
+    q = q.to(torch.float64).clamp_min(eps)
+    terms = torch.where(p > 0, p * (torch.log(p.clamp_min(eps)) - torch.log(q)), torch.zeros_like(p))
+    return terms.sum(-1)
+
+
+def sequential_log_loss(predictions: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """Sum over t of -log predictions[:, t, tokens[:, t+1]], shape (B,), float64."""
+    nxt = tokens[:, 1:].long()
+    probs = torch.gather(predictions[:, :-1].to(torch.float64), 2, nxt[..., None]).squeeze(-1)
+    return -torch.log(probs).sum(-1)
+
+
+def transition_counts(tokens: np.ndarray, k: int) -> np.ndarray:
+    """C_ij = #{t : x_t = i, x_{t+1} = j} per sequence, shape (B, k, k)."""
+    tokens = np.asarray(tokens)
+    counts = np.zeros((tokens.shape[0], k, k))
+    for b in range(tokens.shape[0]):
+        np.add.at(counts[b], (tokens[b, :-1], tokens[b, 1:]), 1.0)
+    return counts
+
+
+def bigram_evidence_log_loss(tokens, k: int, alpha: float = 1.0) -> np.ndarray:
+    """Closed-form sequential log-loss of the Dir(alpha) bigram rule (Dirichlet--multinomial evidence), (B,)."""
+    integer("k", k, low=2)
+    alpha = positive("alpha", alpha)
+    counts = transition_counts(np.asarray(tokens.cpu() if isinstance(tokens, torch.Tensor) else tokens), k)
+    row = counts.sum(-1)
+    return (gammaln(k * alpha + row) - gammaln(k * alpha)
+            - (gammaln(alpha + counts) - gammaln(alpha)).sum(-1)).sum(-1)
+
+
+def unigram_evidence_log_loss(tokens, k: int, alpha: float = 1.0) -> np.ndarray:
+    """Closed-form log-loss of the Dir(alpha) unigram rule over all L tokens (empty prefix included), (B,)."""
+    integer("k", k, low=2)
+    alpha = positive("alpha", alpha)
+    tokens = np.asarray(tokens.cpu() if isinstance(tokens, torch.Tensor) else tokens)
+    counts = np.stack([np.bincount(row, minlength=k) for row in tokens]).astype(float)
+    length = tokens.shape[1]
+    return gammaln(k * alpha + length) - gammaln(k * alpha) - (gammaln(alpha + counts) - gammaln(alpha)).sum(-1)
+
+
+def expected_kl_to_uniform(k: int, alpha: float = 1.0) -> float:
+    """E KL(p || uniform) for p ~ Dir(alpha 1_k): log k - (psi(k alpha + 1) - psi(alpha + 1)).
+
+    Examples
+    --------
+    >>> round(expected_kl_to_uniform(3), 4)
+    0.2653
+    """
+    integer("k", k, low=2)
+    alpha = positive("alpha", alpha)
+    return float(math.log(k) - (digamma(k * alpha + 1.0) - digamma(alpha + 1.0)))
+
+
+def bayes_optimal_prediction(tokens: torch.Tensor, k: int, *, order: int = 2, alpha: float = 1.0,
+                             num_samples: int = 512, generator: torch.Generator) -> torch.Tensor:
+    r"""Bayes-optimal law of the next token after the whole prefix, (B, k), by importance sampling.
+
+    The exact posterior of the n-gram table under i.i.d. Dir(alpha) rows and a stationary initial tuple is
+    :math:`\propto \pi(P)_{u_1} \prod_{u,j} P_{uj}^{N_{uj}}` (u_1 the initial tuple, :math:`\pi` the stationary law of
+    the lifted chain). Proposals: rows Dir(alpha + N_u) (the posterior without the :math:`\pi` factor, whose mean is
+    the m-gram rule); weights :math:`\pi(P)_{u_1}` (self-normalised). Returns
+    :math:`E[P_{u_T} \mid x] \approx \sum_s w_s P^{(s)}_{u_T} / \sum_s w_s`.
+    """
+    tokens = _check_tokens(tokens, k)
+    integer("order", order, low=2)
+    integer("num_samples", num_samples, low=1)
+    alpha = positive("alpha", alpha)
+    context = order - 1
+    rows = k ** context
+    batch, length = tokens.shape
+    if length < context:
+        raise InvalidParameter("tokens", f"need at least {context} tokens for order {order}")
+    ctx = context_index(tokens, k, context)
+    pair = ctx[:, context - 1:-1] * k + tokens[:, context:]
+    counts = torch.nn.functional.one_hot(pair, rows * k).sum(1).view(batch, rows, k).to(torch.float64)
+    conc = counts[:, None] + alpha                                              # (B, 1, rows, k)
+    from .sampler import sample_gamma
+    gam = sample_gamma(conc.expand(batch, num_samples, rows, k).contiguous(), generator)
+    tables = gam / gam.sum(-1, keepdim=True)                                    # (B, S, rows, k)
+    pi = stationary_distribution(lifted_chain(tables.view(-1, rows, k), context)).view(batch, num_samples, rows)
+    first = ctx[:, context - 1]
+    weights = pi[torch.arange(batch), :, first]                                 # (B, S)
+    weights = weights / weights.sum(-1, keepdim=True)
+    last = tables[torch.arange(batch), :, ctx[:, -1]]                           # (B, S, k)
+    return (weights[..., None] * last).sum(1)
+
+
+__all__ = ["STRATEGY_NAMES", "strategy_name", "ngram_predictions", "last_position_strategies", "kl_divergence",
+           "sequential_log_loss", "transition_counts", "bigram_evidence_log_loss", "unigram_evidence_log_loss",
+           "expected_kl_to_uniform", "bayes_optimal_prediction", "sample_dirichlet"]
