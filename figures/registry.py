@@ -30,6 +30,12 @@ FIGURE_MODULES = (
     "figures.reg_order_optimal_lambda",
     "figures.tradeoff",
     "figures.winning_reg_map",
+    "figures.icl_phases",
+    "figures.icl_attention",
+    "figures.icl_stumbling_block",
+    "figures.grokking_accuracy",
+    "figures.grokking_neuron_norms",
+    "figures.grokking_sparsity",
 )
 
 PRESET_NAMES = ("quick", "paper")

@@ -5,7 +5,10 @@ For f(x) = sum_i u_i relu(W_i x + b_i) let f_K keep only the units in K (the oth
 * neuron norm: ||W_i||_2 (incoming weights, bias excluded);
 * active subnetwork (Merrill et al. 2023, Sec. 2.1, "exact-sign criterion"): rank units by decreasing ||W_i||
   (ties by index), K_m = top m; the active subnetwork is K_m with the **smallest m** such that
-  sgn f_{K_m}(x) = sgn f(x) for **every** x of the given (training) inputs, sgn 0 = +1. Effective sparsity = m.
+  sgn f_{K_m}(x) = sgn f(x) for **every** x of the given (training) inputs. Here sgn is three-valued (an output of
+  exactly 0 is an abstention, not a +1 vote): a pruned network that outputs exactly 0 where the full one does not has
+  not reproduced its prediction. (With sgn 0 = +1 the Prop. 2 network would shrink to 5 units, because two of its
+  units are the only active ones on their patterns and pruning them leaves f = 0.) Effective sparsity = m.
   All m are checked at once with a cumulative sum over the ranked contributions (an exact linear search; no
   monotonicity assumption). The authors' code uses the weaker "equal accuracy" criterion (``criterion="accuracy"``);
 * faithfulness of K on inputs X: mean_x 1[sgn f_K(x) = sgn f(x)] (full set: 1; empty set: fraction with f(x) >= 0).
@@ -109,7 +112,7 @@ def active_subnetwork(network, x, criterion: str = "exact_sign", y=None) -> Acti
     x : array (N, n)
         Inputs on which agreement is required (the training inputs in the paper).
     criterion : {"exact_sign", "accuracy"}
-        "exact_sign": sgn f_K = sgn f on every x (the paper's definition). "accuracy": equal accuracy against ``y``
+        "exact_sign": sgn f_K = sgn f on every x, three-valued sgn (the paper's definition). "accuracy": equal accuracy against ``y``
         (the authors' code; weaker).
     y : array (N,), required for "accuracy".
     """
@@ -122,9 +125,8 @@ def active_subnetwork(network, x, criterion: str = "exact_sign", y=None) -> Acti
     order = np.argsort(-norms, kind="stable")
     partial = np.zeros((contrib.shape[0], contrib.shape[1] + 1))
     np.cumsum(contrib[:, order], axis=1, out=partial[:, 1:])                # f_{K_m}, m = 0..p
-    full_sign = sign(partial[:, -1])
     if criterion == "exact_sign":
-        ok = (sign(partial) == full_sign[:, None]).all(0)
+        ok = (np.sign(partial) == np.sign(partial[:, -1])[:, None]).all(0)
     else:
         labels = _inputs(np.asarray(y).reshape(-1, 1))[:, 0]
         acc = (sign(partial) == labels[:, None]).mean(0)

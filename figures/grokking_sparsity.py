@@ -1,0 +1,62 @@
+"""Effective sparsity and faithfulness over training (Merrill et al. 2023, Figs. 2 bottom and 3 right).
+
+Panels: (a) effective sparsity (size of the active subnetwork, exact-sign criterion on the training inputs) per
+seed, log scale, with test accuracy on a twin axis; (b) faithfulness on the test set of the final sparse set, its
+complement and a random control of the same size (first seed). Reuses the ``grokking_accuracy`` runs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import style
+from .grokking_accuracy import PRESETS as ACCURACY_PRESETS
+from .grokking_accuracy import cached_runs
+
+NAME = "grokking_sparsity"
+TITLE = "Grokking on sparse parity: the network sparsifies as it generalises; the sparse set becomes faithful (Merrill et al. 2023)"
+REQUIRES = ("torch",)
+PRESETS = {name: dict(preset, control_seed=0) for name, preset in ACCURACY_PRESETS.items()}
+
+
+def compute(params: dict, progress: bool = False) -> dict:
+    runs = cached_runs(params, progress)
+    tracking = runs[0].subnetwork_tracking(control_seed=int(params["control_seed"]))
+    final = runs[0].final_subnetwork()
+    return {"seeds": list(params["seeds"]), "sparsity_epochs": runs[0].sparsity_epochs,
+            "effective_sparsity": [r.effective_sparsity for r in runs], "epochs": runs[0].epochs,
+            "test_accuracy": runs[0].test_accuracy, "tracking_epochs": tracking.epochs,
+            "faithfulness": tracking.faithfulness, "final_sparse_size": final.size,
+            "final_sparsity": [int(r.effective_sparsity[-1]) for r in runs],
+            "memorisation_epoch": runs[0].memorisation_epoch, "generalisation_epoch": runs[0].generalisation_epoch}
+
+
+def plot(data: dict, params: dict):
+    fig, axes = style.subplots(1, 2, width=3.6)
+    ax = axes[0, 0]
+    colours = style.palette(len(data["seeds"]))
+    for colour, seed, curve in zip(colours, data["seeds"], data["effective_sparsity"]):
+        ax.plot(data["sparsity_epochs"], np.maximum(np.asarray(curve, float), 1), color=colour, marker=".",
+                label=f"seed {seed}")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("effective sparsity (units)")
+    ax.set_title("(a) active-subnetwork size")
+    twin = ax.twinx()
+    twin.plot(data["epochs"], data["test_accuracy"], color="tab:red", lw=0.8, alpha=0.7)
+    twin.set_ylabel("test accuracy (seed 0)", color="tab:red")
+    twin.set_ylim(0.4, 1.02)
+    twin.grid(False)
+    ax.legend(loc="lower left")
+    ax = axes[0, 1]
+    for name, colour in (("sparse", "tab:orange"), ("complement", "tab:blue"), ("control", "0.5")):
+        ax.plot(data["tracking_epochs"], data["faithfulness"][name], color=colour, label=name)
+    for epoch, ls in ((data["memorisation_epoch"], "--"), (data["generalisation_epoch"], ":")):
+        if epoch is not None:
+            ax.axvline(epoch, color="k", ls=ls, lw=0.8)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("faithfulness on test set")
+    ax.set_title(f"(b) final sparse set: {data['final_sparse_size']} units")
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    return fig
