@@ -11,6 +11,8 @@ from .geometry import Attack, parse_attack
 from .losses import LOSSES, Loss, parse_loss
 from .problem import Problem
 from .regularizers import Regularizer, parse_regularizer
+from .sweeps import OptimalLambda, OptimalRegOrder, SweepResult, optimal_lambda, optimal_reg_order, sweep
 
 __all__ = ["Attack", "ConvergenceError", "DataModel", "FixedPoint", "InvalidParameter", "LOSSES", "Loss", "Problem",
-           "Regularizer", "parse_attack", "parse_loss", "parse_regularizer", "solve"]
+           "Regularizer", "parse_attack", "parse_loss", "parse_regularizer", "solve", "sweep", "SweepResult",
+           "optimal_lambda", "OptimalLambda", "optimal_reg_order", "OptimalRegOrder"]

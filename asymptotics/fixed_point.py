@@ -1,10 +1,11 @@
 """The fixed-point (state-evolution) solver of regularized adversarial ERM and its result object.
 
 Iteration ``x = (m, q, V, P) -> channel -> (m_hat, q_hat, V_hat, P_hat) -> prior -> x``, accelerated by
-Anderson mixing on ``(m, log q, log V, log P)``; an extrapolation that leaves the valid region
-(``m^2 < rho' q``, positive q, V) or raises the residual is replaced by a damped step and the Anderson memory is
-cleared. If that fails, a second pass runs plain damped iteration with a smaller blend from the best iterate.
-The residual is the largest relative change ``|F(x)_i - x_i| / |x_i|``.
+Anderson mixing on the unconstrained coordinates ``(atanh(m/sqrt(rho' q)), log q, log V, log P)`` (so every
+iterate satisfies m^2 < rho' q and q, V, P > 0); an extrapolation that raises the residual is undone and replaced
+by a damped step, and the Anderson memory is cleared. If that fails, a second pass runs plain damped iteration with a smaller blend from the best iterate.
+The residual is ``max_i |y_i(F(x)) - y_i(x)|`` in those coordinates: the relative change of q, V and P, and the
+change of atanh(m / sqrt(rho' q)) (stricter than a relative change of m as m^2 -> rho' q).
 """
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ class FixedPoint:
 
 
 class _Map:
-    """x -> F(x) for one problem, in the transformed coordinates y = (m, log q, log V, log P)."""
+    """x -> F(x) for one problem; Anderson works in the coordinates of ``to_y``."""
 
     def __init__(self, problem: Problem, fast_paths: bool):
         self.pb = problem
@@ -80,14 +81,16 @@ class _Map:
         self.rho_eff = problem.rho_x + problem.data.tau ** 2
         self.calls = 0
 
-    @staticmethod
-    def to_y(x):
+    def to_y(self, x):
+        """Unconstrained coordinates: (atanh(m / sqrt(rho' q)), log q, log V, log P); every y is a valid x."""
         m, q, Vv, P = x
-        return np.array([m, math.log(q), math.log(Vv), math.log(max(P, 1e-300))])
+        c = min(max(m / math.sqrt(self.rho_eff * q), -1.0 + 1e-15), 1.0 - 1e-15)
+        return np.array([math.atanh(c), math.log(q), math.log(Vv), math.log(max(P, 1e-300))])
 
-    @staticmethod
-    def to_x(y):
-        return (float(y[0]), math.exp(y[1]), math.exp(y[2]), math.exp(y[3]))
+    def to_x(self, y):
+        y = np.clip(y, -700.0, 700.0)
+        q = math.exp(y[1])
+        return (math.tanh(y[0]) * math.sqrt(self.rho_eff * q), q, math.exp(y[2]), math.exp(y[3]))
 
     def valid(self, x) -> bool:
         m, q, Vv, P = x
@@ -109,56 +112,79 @@ class _Map:
         return (m, q, Vv, P)
 
 
-def _residual(x, fx) -> float:
-    return max(abs(a - b) / max(abs(a), 1e-12) for a, b in zip(x, fx))
+ANDERSON_START = 1.0    # relative residual below which Anderson extrapolation is tried
+ANDERSON_MIXING = 1.0   # Anderson's own mixing parameter (the damped fallback uses `blend`)
 
 
 def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals):
-    """Anderson-accelerated (memory > 0) or damped (memory == 0) iteration. Returns (x, converged, best)."""
+    """Safeguarded Anderson (memory > 0) or damped (memory == 0) iteration. Returns (x, converged, best).
+
+    Far from the fixed point (residual > ANDERSON_START) the steps are damped. An Anderson step whose result raises
+    the residual more than twofold, or leaves the valid region, is undone: the iteration returns to the last
+    accepted point, takes a damped step from there and clears the memory.
+    """
     y = F.to_y(x0)
     x = x0
     dY, dG = [], []
-    prev_y = prev_g = None
+    last = None            # (y, g, res) of the last accepted point
+    extrapolated = False
+    shrink = 1.0           # step scale after consecutive failures of the map
+    beta = blend           # adaptive damping: halved when a damped step raises the residual (2-cycles)
     best = (math.inf, x0)
     for _ in range(max_iter):
         try:
             fx = F(x)
         except (FloatingPointError, ZeroDivisionError, ValueError, OverflowError):
             fx = None
-        if fx is None or not F.valid(fx):
-            if prev_y is None:
+        failed = fx is None or not F.valid(fx)
+        if not failed:
+            g = F.to_y(fx) - y
+            res = float(np.max(np.abs(g)))
+        else:
+            res = math.inf
+        if failed or (extrapolated and res > 2.0 * last[2]):
+            if last is None:
                 raise ConvergenceError("the fixed-point map failed at the initial point", last_iterate=x,
-                                       residuals=residuals, hint="start from another init or a neighbouring solution")
-            # step back towards the last good point and forget the history
-            y = prev_y + 0.5 * (y - prev_y)
-            x = F.to_x(y)
+                                       residuals=residuals, hint="start from another init or a warm start")
             dY, dG = [], []
+            if failed and not extrapolated:
+                shrink *= 0.5
+                if shrink < 1e-6:
+                    break
+            y = last[0] + shrink * beta * last[1]
+            x = F.to_x(y)
+            extrapolated = False
             continue
-        res = _residual(x, fx)
+        shrink = min(1.0, 2.0 * shrink)
+        if last is not None and not extrapolated:
+            beta = max(0.5 * beta, 1e-3) if res > last[2] else min(blend, 1.25 * beta)
         residuals.append(res)
         if res < best[0]:
             best = (res, x)
         if res <= tol:
             return fx, True, best
-        g = F.to_y(fx) - y
-        if memory and prev_y is not None:
-            dY.append(y - prev_y)
-            dG.append(g - prev_g)
+        if memory and last is not None:
+            dY.append(y - last[0])
+            dG.append(g - last[1])
             if len(dY) > memory:
                 dY.pop(0)
                 dG.pop(0)
-        prev_y, prev_g = y, g
-        step = blend * g
-        if memory and dY:
+        last = (y, g, res)
+        step = shrink * beta * g
+        extrapolated = False
+        if memory and dY and res < ANDERSON_START:
             Ym, Gm = np.array(dY).T, np.array(dG).T
             gamma, *_ = np.linalg.lstsq(Gm, g, rcond=None)
-            step = blend * g - (Ym + blend * Gm) @ gamma
+            beta = ANDERSON_MIXING
+            step = beta * g - (Ym + beta * Gm) @ gamma
+            extrapolated = True
         y_new = y + step
         x_new = F.to_x(y_new)
-        if not F.valid(x_new) or (len(residuals) > 3 and res > 1e3 * best[0]):
-            y_new = y + blend * g
+        if not F.valid(x_new):
+            y_new = y + shrink * beta * g
             x_new = F.to_x(y_new)
             dY, dG = [], []
+            extrapolated = False
         y, x = y_new, x_new
     return x, False, best
 
