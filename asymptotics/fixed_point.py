@@ -22,6 +22,7 @@ from .closed_forms import square_train_loss
 from .errors import ConvergenceError
 from .priors import class_moments, prior_overlaps, scalar_penalty
 from .problem import Problem
+from .trivial import zero_is_optimal
 
 DEFAULT_INIT = (0.5, 1.0, 1.0, 1.0)
 
@@ -52,6 +53,7 @@ class FixedPoint:
     residual: float
     seconds: float
     point: dict = field(default_factory=dict)
+    trivial: bool = False       # the minimiser is w = 0 (see asymptotics.trivial)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -234,6 +236,8 @@ def solve(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, 
     if pb.lam == 0 and pb.reg.r == 1.0 and pb.eps == 0:
         pass  # allowed: the solver reports divergence if the problem has no finite minimiser
     F = _Map(pb, fast_paths)
+    if zero_is_optimal(pb):
+        return _trivial_result(pb)
     x0 = _initial(pb, init, F)
     residuals: list[float] = []
     start = time.perf_counter()
@@ -248,6 +252,17 @@ def solve(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, 
             hint="warm-start from a neighbouring solution (sweep alpha downward), increase max_iter, or lower blend;"
                  " a vanishing lam on separable data has no finite minimiser")
     return _result(pb, F, x, residuals, time.perf_counter() - start)
+
+
+def _trivial_result(pb: Problem) -> FixedPoint:
+    """w = 0: no overlap; the zero predictor errs with probability 1/2 (sign(0) as a coin flip) and has no
+    positive robust margin anywhere (robust error 1)."""
+    nan = math.nan
+    return FixedPoint(m=0.0, q=0.0, V=0.0, P=0.0, m_hat=nan, q_hat=nan, V_hat=nan, P_hat=nan, gen_error=0.5,
+                      adv_error=1.0, boundary_error=0.5, train_error=1.0,
+                      train_loss=float(pb.loss.value(0.0)), estimation_error=pb.rho_x, attack_term=0.0,
+                      test_attack_term=0.0, P_test=0.0, converged=True, iterations=0, residual=0.0, seconds=0.0,
+                      point=pb.point(), trivial=True)
 
 
 def _initial(pb: Problem, init, F: _Map):
