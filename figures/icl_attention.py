@@ -65,7 +65,7 @@ def plot(data: dict, params: dict):
         pos = np.arange(len(row))
         ax.bar(pos[~mask], row[~mask], color="0.6", width=1.0, label="other")
         ax.bar(pos[mask], row[mask], color="tab:orange", width=1.0, label="follows current token")
-        ax.set_title(f"layer 2 from last position, SI = {data['induction'][key]:.2f}")
+        ax.set_title(f"layer 2, last query, SI = {data['induction'][key]:.2f}")
         ax.set_xlabel("key position")
         if col == 0:
             ax.legend(loc="upper left")
