@@ -59,7 +59,10 @@ def parse_regularizer(reg) -> Regularizer:
         match = _PATTERN.match(s)
         if not match:
             raise InvalidParameter("reg", f"expected 'l1', 'l2', 'l<r>' with r >= 1, 'ridge' or a Regularizer, got {reg!r}")
-        return Regularizer.lr(float(match.group(1)))
+        r = float(match.group(1))
+        if r < 1:
+            raise InvalidParameter("reg", f"r must be >= 1 (convex regularizer), got {r}")
+        return Regularizer.lr(r)
     if isinstance(reg, (int, float)) and not isinstance(reg, bool):
         return Regularizer.lr(reg)
     raise InvalidParameter("reg", f"expected a string like 'l2' or a Regularizer, got {reg!r}")
