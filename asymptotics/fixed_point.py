@@ -115,6 +115,7 @@ class _Map:
 
 
 ANDERSON_START = 1.0    # relative residual below which Anderson extrapolation is tried
+Q_DIVERGED = 1e14       # q / rho beyond which the iteration is declared divergent (no finite minimiser)
 ANDERSON_MIXING = 1.0   # Anderson's own mixing parameter (the damped fallback uses `blend`)
 
 
@@ -161,6 +162,10 @@ def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals):
         if last is not None and not extrapolated:
             beta = max(0.5 * beta, 1e-3) if res > last[2] else min(blend, 1.25 * beta)
         residuals.append(res)
+        if fx[1] > Q_DIVERGED * F.rho_eff:
+            raise ConvergenceError("the overlaps diverge (q > 1e14 rho): the problem has no finite minimiser",
+                                   last_iterate=dict(zip("mqVP", fx)), residuals=residuals,
+                                   hint="a positive lam is needed on (robustly) separable data")
         if res < best[0]:
             best = (res, x)
         if res <= tol:

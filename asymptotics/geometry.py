@@ -106,7 +106,19 @@ class Attack:
         return float(eps) * d ** (inv_p - 0.5)
 
 
+def expand_spectrum(cov, d: int):
+    """A spectrum of length k describes k classes of equal size: tile it to dimension d (k must divide d)."""
+    if cov.ndim == 2:
+        if cov.shape[0] != d:
+            raise InvalidParameter("covariance", f"matrix of size {cov.shape[0]} does not match dimension {d}")
+        return cov
+    if d % cov.size:
+        raise InvalidParameter("covariance", f"a spectrum of length {cov.size} needs d divisible by it, got d = {d}")
+    return np.tile(cov, d // cov.size)
+
+
 def _apply(cov, w):
+    cov = expand_spectrum(cov, w.shape[-1])
     return cov * w if cov.ndim == 1 else cov @ w
 
 

@@ -38,7 +38,9 @@ class Regularizer:
         """R(w) (see module docstring)."""
         w = np.asarray(w, dtype=np.float64)
         if self.kind == "mahalanobis":
-            cov = self.covariance
+            from .geometry import expand_spectrum
+
+            cov = expand_spectrum(self.covariance, w.shape[-1])
             return float(w @ (cov * w if cov.ndim == 1 else cov @ w))
         return float(np.sum(np.abs(w) ** self.r))
 
