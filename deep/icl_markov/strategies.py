@@ -32,7 +32,7 @@ from scipy.special import digamma, gammaln
 from asymptotics.errors import InvalidParameter
 from asymptotics.validation import integer, positive
 
-from .sampler import context_index, lifted_chain, sample_dirichlet, stationary_distribution
+from .sampler import context_index, lifted_chain, sample_gamma, stationary_distribution
 
 STRATEGY_NAMES = {0: "uniform", 1: "unigram", 2: "bigram", 3: "trigram", 4: "tetragram"}
 
@@ -183,7 +183,6 @@ def bayes_optimal_prediction(tokens: torch.Tensor, k: int, *, order: int = 2, al
     pair = ctx[:, context - 1:-1] * k + tokens[:, context:]
     counts = torch.nn.functional.one_hot(pair, rows * k).sum(1).view(batch, rows, k).to(torch.float64)
     conc = counts[:, None] + alpha                                              # (B, 1, rows, k)
-    from .sampler import sample_gamma
     gam = sample_gamma(conc.expand(batch, num_samples, rows, k).contiguous(), generator)
     tables = gam / gam.sum(-1, keepdim=True)                                    # (B, S, rows, k)
     pi = stationary_distribution(lifted_chain(tables.view(-1, rows, k), context)).view(batch, num_samples, rows)
@@ -196,4 +195,4 @@ def bayes_optimal_prediction(tokens: torch.Tensor, k: int, *, order: int = 2, al
 
 __all__ = ["STRATEGY_NAMES", "strategy_name", "ngram_predictions", "last_position_strategies", "kl_divergence",
            "sequential_log_loss", "transition_counts", "bigram_evidence_log_loss", "unigram_evidence_log_loss",
-           "expected_kl_to_uniform", "bayes_optimal_prediction", "sample_dirichlet"]
+           "expected_kl_to_uniform", "bayes_optimal_prediction"]

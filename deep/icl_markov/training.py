@@ -24,7 +24,7 @@ from asymptotics.errors import InvalidParameter
 from asymptotics.validation import integer, positive, real
 
 from ..device import default_device
-from .diagnostics import previous_token_score, statistical_induction_score
+from .diagnostics import induction_chance_level, previous_token_score, statistical_induction_score
 from .model import AttentionOnlyTransformer, MinimalMarkovModel, count_parameters
 from .sampler import ChainPrior, concatenate, sample_batch
 from .strategies import kl_divergence, last_position_strategies, strategy_name
@@ -321,7 +321,6 @@ def train_icl(config: IclConfig, progress: bool = False) -> IclTrainingRun:
     if config.record_attention:
         attention = [np.stack([r["example_attention"][i] for r in records]) for i in range(len(records[0]["example_attention"]))]
     phases = detect_phases(steps, distances, kl, evaluate.strategy_kl)
-    from .diagnostics import induction_chance_level
     return IclTrainingRun(config=config, steps=steps, kl_to_truth=kl, distances=distances,
                           strategy_kl=evaluate.strategy_kl,
                           previous_token=np.array([r["previous_token"] for r in records]),

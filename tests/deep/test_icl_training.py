@@ -66,7 +66,7 @@ def test_one_layer_control_never_reaches_bigram(one_layer_run):
 @pytest.mark.slow
 def test_stumbling_block_unigram_data_delays_the_induction_head():
     torch.set_num_threads(1)
-    config = IclConfig(num_states=3, context_length=50, steps=700, eval_every=25, eval_size=256,
+    config = IclConfig(num_states=3, context_length=50, steps=500, eval_every=25, eval_size=256,
                        learning_rate=1e-3, padding_row=False, record_attention=False)
     result = stumbling_block(config, seeds=(0, 1, 2))
     ds, mix = result.first_bigram["ds"], result.first_bigram["mix"]
