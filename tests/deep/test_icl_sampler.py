@@ -127,3 +127,11 @@ def test_invalid_batch_arguments():
         sample_batch(4, 10, 1, generator=gen())
     with pytest.raises(InvalidParameter, match="generator"):
         sample_batch(4, 10, 3, generator=None)
+
+
+def test_importing_deep_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, deep, deep.icl_markov, deep.grokking; assert 'torch' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
