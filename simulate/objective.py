@@ -1,0 +1,131 @@
+"""The finite-d robust training objective, built from the :mod:`asymptotics` problem objects.
+
+.. math::
+
+    F(w) = \\sum_{i=1}^n \\ell\\big(z_i \\cdot w - \\varepsilon A(w)\\big) + \\lambda R(w),
+    \\qquad z_i = y_i x_i / \\sqrt{d},
+
+with the loss ``pb.loss`` (``Loss.value``), the attack term ``A = pb.attack.margin_shift`` (``||w||_{p*}/d^{1/p*}``
+for lp attacks, ``||w||_inf`` for l1, ``sqrt(w^T Sigma_delta w / d)`` for Mahalanobis) and the regularizer
+``R = pb.reg.value`` (``sum |w_j|^r`` without 1/r, or ``w^T Sigma_w w`` without 1/2). :meth:`RobustObjective.value`
+evaluates exactly these methods (the reference); the numba path (:meth:`smooth_value_grad`) is tested against it.
+
+Gradients used by the solvers (derivatives of the objects' functions, checked by finite differences):
+``grad A = A'(P) grad P`` with ``A'`` = ``Attack.term_derivative`` and ``grad P = p* |w|^{p*-1} sign(w) / d``
+(lp) or ``2 Sigma_delta w / d`` (Mahalanobis); ``grad R = r |w|^{r-1} sign(w)`` or ``2 Sigma_w w``.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from asymptotics import Problem
+from asymptotics.errors import InvalidParameter
+from asymptotics.geometry import expand_spectrum
+
+from . import _kernels as K
+
+
+def product(M: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """M w for a C-contiguous float64 matrix (serial numba kernel: immune to BLAS thread oversubscription)."""
+    out = np.empty(M.shape[0])
+    K.matvec(np.ascontiguousarray(M, dtype=np.float64), np.ascontiguousarray(w, dtype=np.float64), out)
+    return out
+
+
+def _apply(cov, w):
+    return cov * w if cov.ndim == 1 else cov @ w
+
+
+class RobustObjective:
+    """F(w) for one problem ``pb`` and one training set (X, y). See the module docstring for the formula.
+
+    Attributes
+    ----------
+    Z : (n, d) array, rows ``y_i x_i / sqrt(d)`` (C-contiguous float64; the only O(nd) data the solvers read)
+    smooth_attack : bool, A is differentiable away from w = 0 (p* in (1, inf) or Mahalanobis) or eps = 0
+    smooth_reg : bool, R is differentiable (r > 1 or Mahalanobis)
+    code : the numba loss code
+    """
+
+    def __init__(self, pb: Problem, X: np.ndarray, y: np.ndarray):
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        if X.ndim != 2 or y.shape != (X.shape[0],):
+            raise InvalidParameter("X", f"expected X of shape (n, d) and y of shape (n,), got {X.shape}, {y.shape}")
+        if not np.all(np.abs(y) == 1):
+            raise InvalidParameter("y", "labels must be +-1")
+        self.pb = pb
+        self.n, self.d = X.shape
+        self.Z = np.ascontiguousarray(X * (y / math.sqrt(self.d))[:, None])
+        self.code = K.LOSS_CODES[pb.loss.name]
+        self.eps = pb.eps
+        self.lam = pb.lam
+        ps = pb.attack.dual_exponent
+        self.attack_kind = "none" if pb.eps == 0 else (
+            "mahalanobis" if pb.attack.kind == "mahalanobis" else ("l1norm" if ps == 1.0 else
+                                                                    ("maxnorm" if math.isinf(ps) else "lp")))
+        self.smooth_attack = self.attack_kind in ("none", "lp", "mahalanobis")
+        self.smooth_reg = pb.reg.r > 1.0 or self.lam == 0
+        self.smooth_loss = pb.loss.name != "hinge"
+        self._cov_delta = (expand_spectrum(pb.attack.covariance, self.d) if pb.attack.covariance is not None
+                           else None)
+        self._cov_w = expand_spectrum(pb.reg.covariance, self.d) if pb.reg.covariance is not None else None
+
+    # ---- reference evaluation through the asymptotics objects ------------------------------------------------
+    def attack_term(self, w) -> float:
+        """eps * A(w) (0 when eps = 0)."""
+        return self.eps * self.pb.attack.margin_shift(w) if self.eps > 0 else 0.0
+
+    def margins(self, w) -> np.ndarray:
+        """Robust training margins u_i = y_i w.x_i/sqrt(d) - eps A(w)."""
+        return product(self.Z, w) - self.attack_term(w)
+
+    def value(self, w) -> float:
+        """F(w) from Loss.value, Attack.margin_shift and Regularizer.value (the reference the kernels match)."""
+        w = np.asarray(w, dtype=np.float64)
+        data = float(np.sum(self.pb.loss.value(self.margins(w))))
+        return data + (self.lam * self.pb.reg.value(w) if self.lam > 0 else 0.0)
+
+    # ---- gradients of the smooth pieces -------------------------------------------------------------------------
+    def attack_gradient(self, w) -> np.ndarray:
+        """grad A(w) = A'(P) grad P for a smooth attack (zero vector at w = 0, a valid subgradient)."""
+        att = self.pb.attack
+        P = att.functional(w)
+        if P <= 0:
+            return np.zeros_like(w)
+        if self.attack_kind == "mahalanobis":
+            gP = 2.0 * _apply(self._cov_delta, w) / self.d
+        else:
+            ps = att.dual_exponent
+            gP = ps * np.abs(w) ** (ps - 1.0) * np.sign(w) / self.d
+        return att.term_derivative(P) * gP
+
+    def reg_gradient(self, w) -> np.ndarray:
+        """grad R(w) for a smooth regularizer."""
+        reg = self.pb.reg
+        if reg.kind == "mahalanobis":
+            return 2.0 * _apply(self._cov_w, w)
+        r = reg.r
+        return 2.0 * w if r == 2.0 else r * np.abs(w) ** (r - 1.0) * np.sign(w)
+
+    def smooth_value_grad(self, w, grad_out=None, margins_out=None):
+        """(F(w), grad F(w)) for a smooth loss, attack and regularizer: one fused numba pass over Z.
+
+        Only the smooth pieces enter: the attack if ``smooth_attack`` and the regularizer if ``smooth_reg`` (a
+        proximal solver adds the others through its prox)."""
+        grad = np.empty(self.d) if grad_out is None else grad_out
+        margins = np.empty(self.n) if margins_out is None else margins_out
+        shift = self.attack_term(w) if self.smooth_attack else 0.0
+        val, sum_d1 = K.data_value_grad(self.Z, w, shift, self.code, grad, margins)
+        if self.attack_kind in ("lp", "mahalanobis"):
+            grad -= (self.eps * sum_d1) * self.attack_gradient(w)
+        if self.lam > 0 and self.smooth_reg:
+            val += self.lam * self.pb.reg.value(w)
+            grad += self.lam * self.reg_gradient(w)
+        return val, grad
+
+    def nonsmooth_value(self, w) -> float:
+        """lam ||w||_1 when r = 1 (the part a proximal solver handles through its prox)."""
+        return self.lam * float(np.sum(np.abs(w))) if not self.smooth_reg else 0.0
