@@ -3,7 +3,9 @@
 Top row: layer-1 attention (all positions) of one evaluation sequence at init, on the unigram plateau and after the
 transition (a previous-token head appears). Bottom row: layer-2 attention from the last position; the positions whose
 preceding token equals the current token (successors of earlier occurrences) are highlighted -- after the transition
-the mass concentrates there (statistical induction head). Reuses the run of ``icl_phases``.
+the mass concentrates there (statistical induction head). Third row: layer-1 effective positional encoding over the
+first distances (query version; Fig. 3 of the paper) -- distance 1 takes over after the transition. Reuses the run of
+``icl_phases``.
 """
 from __future__ import annotations
 
@@ -45,12 +47,13 @@ def compute(params: dict, progress: bool = False) -> dict:
             "layer2_last": {k: run.attention[-1][i, 0, -1] for k, i in picks.items()},
             "tokens": tokens, "induction_mask": mask,
             "previous_token": {k: float(run.previous_token[i]) for k, i in picks.items()},
-            "induction": {k: float(run.induction[i]) for k, i in picks.items()}}
+            "induction": {k: float(run.induction[i]) for k, i in picks.items()},
+            "positional_encoding": {k: run.positional_encoding[i, 0] for k, i in picks.items()}}
 
 
 def plot(data: dict, params: dict):
     keys = ["init", "plateau", "final"]
-    fig, axes = style.subplots(2, 3, width=3.0, height=2.7)
+    fig, axes = style.subplots(3, 3, width=3.0, height=2.7)
     mask = np.asarray(data["induction_mask"], bool)
     for col, key in enumerate(keys):
         ax = axes[0, col]
@@ -69,5 +72,11 @@ def plot(data: dict, params: dict):
         ax.set_xlabel("key position")
         if col == 0:
             ax.legend(loc="upper left")
+        ax = axes[2, col]
+        enc = np.asarray(data["positional_encoding"][key])[:12]
+        ax.bar(np.arange(len(enc)), enc, color=["tab:orange" if d == 1 else "tab:blue" for d in range(len(enc))])
+        ax.axhline(0, color="k", lw=0.6)
+        ax.set_xlabel("distance i - j")
+        ax.set_title("layer-1 positional score")
     fig.tight_layout()
     return fig

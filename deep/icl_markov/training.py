@@ -24,7 +24,8 @@ from asymptotics.errors import InvalidParameter
 from asymptotics.validation import integer, positive, real
 
 from ..device import default_device
-from .diagnostics import induction_chance_level, previous_token_score, statistical_induction_score
+from .diagnostics import (effective_positional_encoding, induction_chance_level, previous_token_score,
+                          statistical_induction_score)
 from .model import AttentionOnlyTransformer, MinimalMarkovModel, count_parameters
 from .sampler import ChainPrior, concatenate, sample_batch
 from .strategies import kl_divergence, last_position_strategies, strategy_name
@@ -64,6 +65,7 @@ class IclConfig:
     eval_seed: int = 2024
     seed: int = 0
     record_attention: bool = True
+    record_states: bool = False
     device: str | None = None
 
     def __post_init__(self):
@@ -184,7 +186,10 @@ class IclTrainingRun:
     """Checkpoint curves of one run (arrays indexed by checkpoint unless stated).
 
     ``attention`` holds, per layer, the maps (n_ckpt, heads, T, T) on eval sequence 0 (empty if not recorded);
-    ``train_loss`` is per step.
+    ``positional_encoding`` is the layer-1 effective positional encoding (n_ckpt, heads, T) of the transformer, or
+    for the minimal model its layer-1 weights v (n_ckpt, 1, T);
+    ``states`` the model state dicts at every checkpoint when ``record_states`` (else empty); ``train_loss`` is per
+    step.
     """
 
     config: IclConfig
@@ -201,6 +206,8 @@ class IclTrainingRun:
     parameter_count: int
     seconds: float
     phases: PhaseSummary = field(repr=False, default=None)
+    positional_encoding: np.ndarray | None = field(repr=False, default=None)
+    states: list = field(repr=False, default_factory=list)
 
     def to_dict(self) -> dict:
         return {"config": self.config.to_dict(), "steps": self.steps, "kl_to_truth": self.kl_to_truth,
@@ -256,7 +263,10 @@ class _Evaluator:
                "distances": {n: float(kl_divergence(s, q).mean()) for n, s in self.strategies.items()},
                "previous_token": float(previous_token_score(maps[0]).mean()),
                "induction": float(statistical_induction_score(maps[-1], self.inputs).mean()),
-               "example_attention": [m[0].float().cpu().numpy() for m in maps]}
+               "example_attention": [m[0].float().cpu().numpy() for m in maps],
+               "positional_encoding": (model.v.detach().cpu().numpy()[None].copy()
+                                       if isinstance(model, MinimalMarkovModel)
+                                       else effective_positional_encoding(model).cpu().numpy())}
         return out
 
 
@@ -293,8 +303,15 @@ def train_icl(config: IclConfig, progress: bool = False) -> IclTrainingRun:
     if progress:
         from tqdm.auto import tqdm
         iterator = tqdm(iterator, desc="icl-mc", leave=False)
-    records.append(evaluate(model))
-    eval_steps.append(0)
+    states: list = []
+
+    def checkpoint(step: int) -> None:
+        records.append(evaluate(model))
+        eval_steps.append(step)
+        if config.record_states:
+            states.append({key: value.detach().cpu().clone() for key, value in model.state_dict().items()})
+
+    checkpoint(0)
     model.train()
     for step in iterator:
         batch = sample_batch(config.batch_size, length, config.num_states, train_prior, generator=data_gen,
@@ -311,8 +328,7 @@ def train_icl(config: IclConfig, progress: bool = False) -> IclTrainingRun:
         optimizer.step()
         losses[step - 1] = float(loss.detach())
         if step % config.eval_every == 0 or step == config.steps:
-            records.append(evaluate(model))
-            eval_steps.append(step)
+            checkpoint(step)
     names = list(evaluate.strategies)
     steps = np.asarray(eval_steps)
     kl = np.array([r["kl_to_truth"] for r in records])
@@ -328,7 +344,9 @@ def train_icl(config: IclConfig, progress: bool = False) -> IclTrainingRun:
                           induction_chance=induction_chance_level(evaluate.inputs), train_loss=losses,
                           attention=attention, example_tokens=evaluate.inputs[0].cpu().numpy(),
                           parameter_count=count_parameters(model), seconds=time.perf_counter() - start,
-                          phases=phases)
+                          phases=phases,
+                          positional_encoding=np.stack([r["positional_encoding"] for r in records]),
+                          states=states)
 
 
 @dataclass(frozen=True)

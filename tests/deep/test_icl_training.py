@@ -123,3 +123,21 @@ def test_minimal_model_passes_through_the_same_phases():
     assert run.phases.sequence == ["uniform", "unigram", "bigram"]
     assert run.phases.first_step["unigram"] < run.phases.first_step["bigram"] <= 350
     assert run.kl_to_truth[-1] < 0.7 * run.strategy_kl["unigram"]   # measured 0.10 vs unigram 0.17
+
+
+def test_recorded_states_reload_and_positional_encodings():
+    from deep.icl_markov.training import build_model
+
+    cfg = IclConfig(context_length=10, steps=4, eval_every=2, eval_size=8, batch_size=4, record_states=True)
+    run = train_icl(cfg)
+    assert len(run.states) == 3 and run.positional_encoding.shape == (3, 1, 10)
+    model = build_model(cfg)
+    model.load_state_dict(run.states[-1])
+    again = train_icl(IclConfig(**{**cfg.to_dict(), "betas": cfg.betas, "steps": 4}))
+    assert np.array_equal(again.kl_to_truth, run.kl_to_truth)
+    from deep.icl_markov.diagnostics import effective_positional_encoding
+    assert np.allclose(effective_positional_encoding(model).numpy(), run.positional_encoding[-1], atol=1e-6)
+    minimal = train_icl(IclConfig(model="minimal", context_length=10, steps=2, eval_every=2, eval_size=8,
+                                  batch_size=4, learning_rate=1e-2))
+    assert minimal.positional_encoding.shape == (2, 1, 10)
+    assert np.all(minimal.positional_encoding[0] == 0)                 # v = 0 at init

@@ -49,6 +49,7 @@ def test_icl_attention_smoke(tmp_path):
     assert layer1.shape == (12, 12)
     assert np.allclose(layer1.sum(1), 1, atol=1e-5) and np.allclose(np.triu(layer1, 1), 0)   # causal rows
     assert len(data["layer2_last"]["init"]) == 12 and len(data["tokens"]) == 12
+    assert len(data["positional_encoding"]["final"]) == 12
 
 
 def test_icl_stumbling_block_smoke(tmp_path):
