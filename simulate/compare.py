@@ -79,11 +79,15 @@ def fit_inverse_d(ds, means, sems):
     s = np.maximum(np.asarray(sems, dtype=np.float64), 1e-12 + 1e-9 * np.abs(y))
     if ds.size == 1:
         return float(y[0]), float(s[0]), 0.0, 0.0
-    A = np.stack([np.ones_like(ds), 1.0 / ds], axis=1) / s[:, None]
-    coef, *_ = np.linalg.lstsq(A, y / s, rcond=None)
-    cov = np.linalg.inv(A.T @ A)
-    chi2 = float(np.sum((A @ coef - y / s) ** 2))
-    return float(coef[0]), float(math.sqrt(cov[0, 0])), float(coef[1]), chi2
+    x = (1.0 / ds) * ds.min()                       # 1/d scaled to [.., 1]: a well-conditioned design
+    weights = 1.0 / s
+    A = np.stack([np.ones_like(x), x], axis=1) * weights[:, None]
+    coef, *_ = np.linalg.lstsq(A, y * weights, rcond=None)
+    Q, R = np.linalg.qr(A)
+    Rinv = np.linalg.pinv(R)
+    cov = Rinv @ Rinv.T
+    chi2 = float(np.sum((A @ coef - y * weights) ** 2))
+    return float(coef[0]), float(math.sqrt(max(cov[0, 0], 0.0))), float(coef[1] * ds.min()), chi2
 
 
 def compare(point: dict, ds=(250, 500, 1000, 2000), seeds=5, *, n_test=None, solver="auto", tol=1e-8,

@@ -17,6 +17,7 @@ from asymptotics.errors import ConvergenceError, InvalidParameter
 COMMAND_MODULES = (
     "robustbias.cli.solve",
     "robustbias.cli.figures_cmd",
+    "robustbias.cli.simulate_cmd",
 )
 
 

@@ -1,0 +1,85 @@
+"""``robustbias simulate`` (finite-d robust ERM over seeds) and ``robustbias compare`` (theory vs simulation)."""
+from __future__ import annotations
+
+from . import add_json_flag
+from .solve import _add_point_arguments, _point
+
+
+def _add_sim_arguments(p):
+    p.add_argument("--seeds", type=int, default=5, help="repetitions (independent teacher/train/test streams)")
+    p.add_argument("--n-test", type=int, default=None, help="Monte-Carlo test points per seed (default max(2000, d))")
+    p.add_argument("--solver", default="auto", help="auto, lbfgs, fista, clarabel, scs")
+    p.add_argument("--sim-tol", type=float, default=1e-8, help="certificate tolerance of every ERM solve")
+    p.add_argument("--jobs", type=int, default=1, help="seeds in parallel (joblib)")
+
+
+def add_parser(sub) -> None:
+    s = sub.add_parser("simulate", help="finite-d robust ERM at one point, mean and std over seeds")
+    _add_point_arguments(s)
+    s.add_argument("--d", type=int, default=1000, help="dimension (n = round(alpha d))")
+    _add_sim_arguments(s)
+    add_json_flag(s)
+    s.set_defaults(func=_simulate, text=repr)
+
+    c = sub.add_parser("compare", help="theory vs simulation with a + b/d extrapolation")
+    _add_point_arguments(c)
+    c.add_argument("--ds", default="250,500,1000,2000", help="comma-separated dimensions")
+    _add_sim_arguments(c)
+    c.add_argument("--level", type=float, default=0.95, help="confidence level of the extrapolated value")
+    c.add_argument("--plot", default=None, metavar="PNG", help="write observable vs 1/d with the fit and theory")
+    add_json_flag(c)
+    c.set_defaults(func=_compare, text=repr)
+
+
+def _simulate(args):
+    from simulate import erm
+
+    point = _point(args)
+    return erm(**point, d=args.d, seeds=args.seeds, n_test=args.n_test, solver=args.solver, tol=args.sim_tol,
+               n_jobs=args.jobs)
+
+
+def _parse_ds(text):
+    from asymptotics.errors import InvalidParameter
+
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidParameter("ds", f"expected comma-separated integers, got {text!r}") from None
+
+
+def _compare(args):
+    from simulate import compare
+
+    result = compare(_point(args), ds=_parse_ds(args.ds), seeds=args.seeds, n_test=args.n_test,
+                     solver=args.solver, tol=args.sim_tol, level=args.level, n_jobs=args.jobs)
+    if args.plot:
+        plot_comparison(result, args.plot)
+    return result
+
+
+def plot_comparison(result, path) -> None:
+    """One panel per observable: seed means +- sem vs 1/d, the fitted line a + b/d, theory at 1/d = 0."""
+    import numpy as np
+
+    from figures.io import save_figure
+    from figures.style import subplots
+
+    rows = list(result.rows.values())
+    ncol = 4
+    nrow = (len(rows) + ncol - 1) // ncol
+    fig, axes = subplots(nrow, ncol, width=2.2, height=1.9)
+    x = 1.0 / np.asarray(result.ds, dtype=float)
+    grid = np.linspace(0.0, x.max() * 1.05, 50)
+    for ax, r in zip(axes.flat, rows):
+        ax.errorbar(x, r.means, yerr=r.sems, fmt="o", ms=3, color="C0", label="simulation")
+        ax.plot(grid, r.intercept + r.slope * grid, "-", color="C0", lw=0.8, label="a + b/d")
+        ax.errorbar([0.0], [r.intercept], yerr=[r.intercept - r.ci_low], fmt="s", ms=3, color="C0")
+        ax.plot([0.0], [r.theory], "*", color="C3", ms=8, label="theory")
+        ax.set_title(f"{r.name} (z = {r.z:.1f})", fontsize=8)
+        ax.set_xlabel("1/d")
+    for ax in list(axes.flat)[len(rows):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=6)
+    fig.tight_layout()
+    save_figure(fig, path)
