@@ -59,6 +59,15 @@ def _xi_rule(m, q, V, g, V0, kinks):
     return composite(breaks, NODES_PER_PANEL)
 
 
+def _slope_and_curvature(loss, u, du, shifted, V):
+    """-l'(u*) and -d_omega f_out = l''/(1 + V l''). Smooth losses use the derivatives at u* (no cancellation in
+    (u* - w')/V when V is tiny); piecewise-linear ones need the subgradient (u* - w')/V picked by the prox."""
+    if loss.smooth:
+        l2 = loss.d2(u)
+        return -loss.d1(u), l2 / (1.0 + V * l2)
+    return (u - shifted) / V, (1.0 - du) / V
+
+
 def channel_hats(m, q, V, P, *, alpha, loss, eps, attack, rho_x, tau, fast_paths=True) -> ChannelHats:
     g = eps * attack.term(P) if eps > 0 else 0.0
     dg = eps * attack.term_derivative(P) if eps > 0 else 0.0
@@ -76,11 +85,11 @@ def channel_hats(m, q, V, P, *, alpha, loss, eps, attack, rho_x, tau, fast_paths
         shifted = y * omega - g
         u, du = loss.prox(shifted, V)
         z0 = 0.5 * erfc(-y * omega0 / (_SQRT2 * sV0))
-        minus_dl = (u - shifted) / V          # -l'(u*) >= 0 for non-increasing losses
+        minus_dl, curvature = _slope_and_curvature(loss, u, du, shifted, V)
         f_out = y * minus_dl
         m_hat += np.dot(gauss * y * dens0, f_out)
         q_hat += np.dot(gauss * z0, f_out * f_out)
-        V_hat -= np.dot(gauss * z0, (du - 1.0) / V)
+        V_hat += np.dot(gauss * z0, curvature)
         P_hat += np.dot(gauss * z0, minus_dl)
     return ChannelHats(alpha * m_hat, alpha * q_hat, alpha * V_hat, alpha * dg * P_hat)
 

@@ -59,9 +59,9 @@ class FixedPoint:
         return asdict(self)
 
     @property
-    def state(self) -> tuple:
-        """(m, q, V, P), the warm start for a neighbouring point."""
-        return (self.m, self.q, self.V, self.P)
+    def state(self):
+        """(m, q, V, P), the warm start for a neighbouring point (None for the collapsed w = 0 solution)."""
+        return None if self.trivial else (self.m, self.q, self.V, self.P)
 
     def __repr__(self) -> str:
         rows = [("m", self.m), ("q", self.q), ("V", self.V), ("P", self.P), ("m_hat", self.m_hat),
@@ -72,6 +72,10 @@ class FixedPoint:
         status = "converged" if self.converged else "NOT converged"
         return (f"FixedPoint({self.point})\n{body}\n  {status} in {self.iterations} iterations, "
                 f"residual {self.residual:.2e}, {self.seconds * 1e3:.1f} ms")
+
+
+class _Collapsed(Exception):
+    """The iteration reached q ~ 0: the minimiser is w = 0 to working precision."""
 
 
 class _Map:
@@ -111,12 +115,16 @@ class _Map:
             raise FloatingPointError(f"invalid conjugates {hats}")
         m, q, Vv, P, _, _ = prior_overlaps(hats, self.pb.lam, self.pb.reg.r, self.pb.attack.dual_exponent,
                                            self.pb.spectra, fast_paths=self.fast)
+        if 0.0 <= q < Q_COLLAPSED * self.rho_eff:
+            raise _Collapsed()
         return (m, q, Vv, P)
 
 
 ANDERSON_START = 1.0    # relative residual below which Anderson extrapolation is tried
 Q_DIVERGED = 1e14       # q / rho beyond which the iteration is declared divergent (no finite minimiser)
+Q_COLLAPSED = 1e-200    # q / rho below which w is zero to working precision (see _collapsed_result)
 ANDERSON_MIXING = 1.0   # Anderson's own mixing parameter (the damped fallback uses `blend`)
+ANDERSON_REJECT = 10.0  # an Anderson step that multiplies the residual by more than this is undone
 
 
 def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals):
@@ -145,7 +153,7 @@ def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals):
             res = float(np.max(np.abs(g)))
         else:
             res = math.inf
-        if failed or (extrapolated and res > 2.0 * last[2]):
+        if failed or (extrapolated and res > ANDERSON_REJECT * last[2]):
             if last is None:
                 raise ConvergenceError("the fixed-point map failed at the initial point", last_iterate=x,
                                        residuals=residuals, hint="start from another init or a warm start")
@@ -182,8 +190,8 @@ def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals):
         if memory and dY and res < ANDERSON_START:
             Ym, Gm = np.array(dY).T, np.array(dG).T
             gamma, *_ = np.linalg.lstsq(Gm, g, rcond=None)
-            beta = ANDERSON_MIXING
-            step = beta * g - (Ym + beta * Gm) @ gamma
+            mix = ANDERSON_MIXING
+            step = mix * g - (Ym + mix * Gm) @ gamma
             extrapolated = True
         y_new = y + step
         x_new = F.to_x(y_new)
@@ -246,11 +254,14 @@ def solve(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, 
     x0 = _initial(pb, init, F)
     residuals: list[float] = []
     start = time.perf_counter()
-    with np.errstate(all="ignore"):
-        x, ok, best = _iterate(F, x0, tol, max_iter, blend, anderson, residuals)
-        if not ok:
-            x, ok, best2 = _iterate(F, best[1], tol, max_iter, min(blend, 0.2), 0, residuals)
-            best = min(best, best2, key=lambda b: b[0])
+    try:
+        with np.errstate(all="ignore"):
+            x, ok, best = _iterate(F, x0, tol, max_iter, blend, anderson, residuals)
+            if not ok:
+                x, ok, best2 = _iterate(F, best[1], tol, max_iter, min(blend, 0.2), 0, residuals)
+                best = min(best, best2, key=lambda b: b[0])
+    except _Collapsed:
+        return _trivial_result(pb, iterations=len(residuals), seconds=time.perf_counter() - start)
     if not ok:
         raise ConvergenceError(
             f"no fixed point at {pb.point()}", last_iterate=dict(zip("mqVP", best[1])), residuals=residuals,
@@ -259,15 +270,15 @@ def solve(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, 
     return _result(pb, F, x, residuals, time.perf_counter() - start)
 
 
-def _trivial_result(pb: Problem) -> FixedPoint:
-    """w = 0: no overlap; the zero predictor errs with probability 1/2 (sign(0) as a coin flip) and has no
-    positive robust margin anywhere (robust error 1)."""
+def _trivial_result(pb: Problem, iterations=0, seconds=0.0) -> FixedPoint:
+    """w = 0 (exactly, or q < 1e-200 rho): the zero predictor. sign(0) is taken as a coin flip, so every error is
+    1/2 (continuous with the nearly collapsed solutions, whose clean and robust errors both tend to 1/2)."""
     nan = math.nan
     return FixedPoint(m=0.0, q=0.0, V=0.0, P=0.0, m_hat=nan, q_hat=nan, V_hat=nan, P_hat=nan, gen_error=0.5,
-                      adv_error=1.0, boundary_error=0.5, train_error=1.0,
+                      adv_error=0.5, boundary_error=0.0, train_error=0.5,
                       train_loss=float(pb.loss.value(0.0)), estimation_error=pb.rho_x, attack_term=0.0,
-                      test_attack_term=0.0, P_test=0.0, converged=True, iterations=0, residual=0.0, seconds=0.0,
-                      point=pb.point(), trivial=True)
+                      test_attack_term=0.0, P_test=0.0, converged=True, iterations=iterations, residual=0.0,
+                      seconds=seconds, point=pb.point(), trivial=True)
 
 
 def _initial(pb: Problem, init, F: _Map):

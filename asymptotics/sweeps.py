@@ -124,10 +124,12 @@ class OptimalLambda:
     fixed_point: FixedPoint
     evaluations: int
     at_boundary: bool
+    failures: dict = field(default_factory=dict)   # log10(lam) -> error message of lams that did not converge
 
     def to_dict(self) -> dict:
         return {"lam": self.lam, "value": self.value, "metric": self.metric, "evaluations": self.evaluations,
-                "at_boundary": self.at_boundary, "fixed_point": self.fixed_point.to_dict()}
+                "at_boundary": self.at_boundary, "fixed_point": self.fixed_point.to_dict(),
+                "failures": {str(k): v for k, v in self.failures.items()}}
 
 
 def optimal_lambda(metric="adv_error", lam_bounds=(1e-5, 10.0), *, xatol=1e-3, init=None, **point) -> OptimalLambda:
@@ -145,6 +147,7 @@ def optimal_lambda(metric="adv_error", lam_bounds=(1e-5, 10.0), *, xatol=1e-3, i
     if "lam" in point:
         raise InvalidParameter("lam", "is optimised: do not pass it")
     solved: dict[float, FixedPoint] = {}
+    failed: dict[float, str] = {}
 
     def objective(loglam):
         lam = 10.0 ** loglam
@@ -155,16 +158,22 @@ def optimal_lambda(metric="adv_error", lam_bounds=(1e-5, 10.0), *, xatol=1e-3, i
         try:
             fp = solve(**point, lam=lam, init=start)
         except ConvergenceError:
-            fp = solve(**point, lam=lam)
+            try:
+                fp = solve(**point, lam=lam)
+            except ConvergenceError as exc:
+                failed[loglam] = str(exc)
+                return 2.0 + loglam * 1e-9   # worse than any error: the search moves away from this lam
         solved[loglam] = fp
         return getattr(fp, metric)
 
-    res = minimize_scalar(objective, bounds=(math.log10(lo), math.log10(hi)), method="bounded",
-                          options={"xatol": xatol})
+    minimize_scalar(objective, bounds=(math.log10(lo), math.log10(hi)), method="bounded", options={"xatol": xatol})
+    if not solved:
+        raise ConvergenceError(f"no lam in {lam_bounds} could be solved", residuals=[],
+                               hint=f"first failure: {next(iter(failed.values()))}")
     best = min(solved, key=lambda k: getattr(solved[k], metric))
     fp = solved[best]
     edge = min(abs(best - math.log10(lo)), abs(best - math.log10(hi))) < 5 * xatol
-    return OptimalLambda(10.0 ** best, getattr(fp, metric), metric, fp, len(solved), bool(edge))
+    return OptimalLambda(10.0 ** best, getattr(fp, metric), metric, fp, len(solved) + len(failed), bool(edge), failed)
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,6 @@ def test_square_channel_closed_form_matches_quadrature(m, q, V, P, tau):
         assert a == pytest.approx(b, rel=1e-10)
 
 
-@pytest.mark.slow
 def test_square_channel_closed_form_matches_sympy():
     exprs, syms = symbolic.square_channel()
     m, q, V, g, dg, alpha, rho = 0.6, 1.1, 0.9, 0.21, 0.3, 1.7, 1.0
