@@ -36,6 +36,7 @@ FIGURE_MODULES = (
     "figures.grokking_accuracy",
     "figures.grokking_neuron_norms",
     "figures.grokking_sparsity",
+    "figures.theory_vs_simulation",
 )
 
 PRESET_NAMES = ("quick", "paper")
