@@ -97,3 +97,15 @@ def test_l2_test_attack_on_linf_trained_model_uses_q():
     fp = solve(1.0, 0.3, 0.05, attack="linf", reg="l1", eps_test=0.2, attack_test="l2", tol=1e-10)
     assert fp.P_test == pytest.approx(fp.q, rel=1e-9)
     assert fp.test_attack_term == pytest.approx(0.2 * np.sqrt(fp.q), rel=1e-9)
+
+
+def test_near_collapse_is_continuous_with_the_collapsed_solution():
+    # linf attack + l1 regularizer at tiny alpha: as lam grows w becomes so sparse that q underflows; the errors
+    # approach 1/2 continuously and the solver then reports the collapsed (w = 0) solution
+    errs = []
+    for lam in (0.1, 0.3, 1.0, 3.0):
+        fp = solve(alpha=0.01, eps=0.3, lam=lam, attack="linf", reg="l1")
+        errs.append((fp.gen_error, fp.adv_error, fp.trivial))
+    assert [e[2] for e in errs] == [False, False, False, True]
+    assert all(abs(g - 0.5) < 0.02 and abs(a - 0.5) < 0.02 for g, a, _ in errs)
+    assert abs(errs[2][1] - 0.5) < 1e-6 and solve(0.01, 0.3, 3.0, reg="l1").state is None
