@@ -8,6 +8,9 @@ from .data import DataModel
 from .errors import ConvergenceError, InvalidParameter
 from .fixed_point import FixedPoint, solve
 from .geometry import Attack, parse_attack
+from .grid import GridResult, grid_sweep
+from .engine import map_points
+from .cache import seed_sequence
 from .losses import LOSSES, Loss, parse_loss
 from .problem import Problem
 from .regularizers import Regularizer, parse_regularizer
@@ -15,4 +18,5 @@ from .sweeps import OptimalLambda, OptimalRegOrder, SweepResult, optimal_lambda,
 
 __all__ = ["Attack", "ConvergenceError", "DataModel", "FixedPoint", "InvalidParameter", "LOSSES", "Loss", "Problem",
            "Regularizer", "parse_attack", "parse_loss", "parse_regularizer", "solve", "sweep", "SweepResult",
-           "optimal_lambda", "OptimalLambda", "optimal_reg_order", "OptimalRegOrder"]
+           "optimal_lambda", "OptimalLambda", "optimal_reg_order", "OptimalRegOrder", "grid_sweep", "GridResult",
+           "map_points", "seed_sequence"]

@@ -1,0 +1,117 @@
+"""The sweep engine: run independent tasks serially, on local joblib (loky) workers, or on a Dask cluster.
+
+A *task* is a picklable module-level function applied to one argument; the engine only schedules, shows progress
+and collects results in input order. Theory sweeps send one task per continuation chain (the points along the
+warm-started axis, solved in order inside one worker), so they parallelise across the other axes without losing
+warm starts. Simulation and network sweeps send one task per point, with seeds from ``cache.seed_sequence``:
+results never depend on the number of workers or the order of execution.
+
+``executor``: "serial", "joblib" (default; ``jobs`` local processes) or "dask" (``address`` is a scheduler
+address such as "tcp://host:8786" or a ``distributed.Client``).
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+
+from .errors import InvalidParameter
+
+EXECUTORS = ("serial", "joblib", "dask")
+
+
+def _progress_bar(total: int, desc: str, progress):
+    from tqdm.auto import tqdm
+
+    disable = (not sys.stderr.isatty()) if progress is None else not progress
+    return tqdm(total=total, desc=desc, disable=disable)
+
+
+def run_tasks(fn: Callable, args: Sequence, *, jobs: int = 1, executor: str = "joblib", address=None,
+              progress=None, desc: str = "sweep") -> list:
+    """Apply ``fn`` to every element of ``args``; return the results in input order.
+
+    ``progress``: None shows a bar only on a terminal; True/False force it on/off.
+    """
+    if executor not in EXECUTORS:
+        raise InvalidParameter("executor", f"must be one of {EXECUTORS}, got {executor!r}")
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise InvalidParameter("jobs", f"must be a positive integer, got {jobs!r}")
+    args = list(args)
+    bar = _progress_bar(len(args), desc, progress)
+    try:
+        if executor == "serial" or (executor == "joblib" and (jobs == 1 or len(args) <= 1)):
+            out = []
+            for a in args:
+                out.append(fn(a))
+                bar.update()
+            return out
+        if executor == "joblib":
+            from joblib import Parallel, delayed
+
+            out = []
+            for result in Parallel(n_jobs=jobs, backend="loky", return_as="generator")(delayed(fn)(a) for a in args):
+                out.append(result)
+                bar.update()
+            return out
+        return _run_dask(fn, args, address, bar)
+    finally:
+        bar.close()
+
+
+def _run_dask(fn, args, address, bar):
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise InvalidParameter("executor", "dask needs the 'dask' extra: pip install 'robustbias[dask]'") from exc
+    if address is None:
+        raise InvalidParameter("address", "executor='dask' needs a scheduler address or a distributed.Client")
+    client = address if isinstance(address, Client) else Client(address)
+    try:
+        futures = client.map(fn, args, pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        out = [None] * len(args)
+        for fut in as_completed(futures):
+            out[index[fut.key]] = fut.result()
+            bar.update()
+        return out
+    finally:
+        if client is not address:
+            client.close()
+
+
+def _cached_point(task):
+    fn, params, folder, version = task
+    from .cache import PointCache
+
+    cache = PointCache(folder, version) if folder else None
+    if cache is not None:
+        hit = cache.get(params)
+        if hit is not None:
+            return dict(hit, cached=True)
+    try:
+        record = {"params": params, "ok": True, "result": fn(params), "error": None}
+    except (ArithmeticError, RuntimeError, ValueError) as exc:   # recorded, the sweep goes on
+        return {"params": params, "ok": False, "result": None, "error": f"{type(exc).__name__}: {exc}",
+                "cached": False}
+    if cache is not None:
+        cache.put(params, record)
+    return dict(record, cached=False)
+
+
+def map_points(fn: Callable, points: Sequence[dict], *, jobs: int = 1, executor: str = "joblib", address=None,
+               cache=None, progress=None, desc: str = "points") -> list[dict]:
+    """Evaluate ``fn(params) -> dict`` (a picklable module-level function) on every point, with the same executors
+    and resumable cache as theory sweeps. Returns records ``{"params", "ok", "result", "error", "cached"}`` in input
+    order. ``fn`` should draw its randomness from ``cache.seed_sequence(params)`` so that results do not depend on
+    the number of workers or the order of execution."""
+    from .cache import PointCache, package_version
+
+    version = package_version()
+    folder = None
+    if cache is not None:
+        store = PointCache(cache, version)
+        store.sweep_stray_temporaries()
+        folder = str(store.folder)
+    tasks = [(fn, dict(p), folder, version) for p in points]
+    return run_tasks(_cached_point, tasks, jobs=jobs, executor=executor, address=address, progress=progress,
+                     desc=desc)
