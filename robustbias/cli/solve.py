@@ -42,21 +42,43 @@ def add_parser(sub) -> None:
     s = sub.add_parser("sweep", help="sweep one parameter with warm starts")
     s.add_argument("param", choices=["alpha", "eps", "lam", "r"])
     s.add_argument("grid", help="START:STOP:NUM (log-spaced for alpha and lam, linear otherwise) or v1,v2,...")
-    s.add_argument("--alpha", type=float)
-    s.add_argument("--eps", type=float)
-    s.add_argument("--lam", type=float)
-    s.add_argument("--attack", default="linf")
-    s.add_argument("--reg", default="l2")
-    s.add_argument("--loss", default="logistic")
-    s.add_argument("--rho", type=float, default=1.0)
-    s.add_argument("--tau", type=float, default=0.0)
-    s.add_argument("--eps-test", type=float, default=None)
-    s.add_argument("--attack-test", default=None)
-    s.add_argument("--tol", type=float, default=1e-8)
+    for name in ("alpha", "eps", "lam"):
+        s.add_argument(f"--{name}", type=float)
+    _add_model_arguments(s)
     s.add_argument("--plot", default=None, metavar="PNG", help="write a plot of the errors along the sweep")
-    s.add_argument("--progress", action="store_true")
-    add_json_flag(s)
-    s.set_defaults(func=_sweep, text=_sweep_text)
+    _add_engine_arguments(s)
+    s.set_defaults(func=_sweep, text=_grid_text)
+
+    g = sub.add_parser("grid", help="solve a product grid of points (parallel, resumable)")
+    g.add_argument("--axis", action="append", required=True, metavar="NAME=GRID",
+                   help="an axis, e.g. alpha=0.01:10:20 (log), eps=0,0.1,0.3, r=1:3:5; repeat for more axes")
+    g.add_argument("--continuation", default=None, help="axis solved in order with warm starts (default: alpha "
+                                                           "if it is an axis, else none)")
+    for name in ("alpha", "eps", "lam"):
+        g.add_argument(f"--{name}", type=float)
+    _add_model_arguments(g)
+    _add_engine_arguments(g)
+    g.set_defaults(func=_grid, text=_grid_text)
+
+
+def _add_model_arguments(p):
+    p.add_argument("--attack", default="linf")
+    p.add_argument("--reg", default=None, help="l1, l2, l<r> (default l2 unless r is an axis)")
+    p.add_argument("--loss", default="logistic")
+    p.add_argument("--rho", type=float, default=1.0)
+    p.add_argument("--tau", type=float, default=0.0)
+    p.add_argument("--eps-test", type=float, default=None)
+    p.add_argument("--attack-test", default=None)
+    p.add_argument("--tol", type=float, default=1e-8)
+
+
+def _add_engine_arguments(p):
+    p.add_argument("--jobs", type=int, default=1, help="local worker processes (joblib)")
+    p.add_argument("--executor", default="joblib", choices=["serial", "joblib", "dask"])
+    p.add_argument("--address", default=None, help="Dask scheduler address (with --executor dask)")
+    p.add_argument("--cache", default=None, metavar="DIR", help="resumable cache of finished points")
+    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    add_json_flag(p)
 
 
 def _solve(args):
@@ -84,34 +106,67 @@ def parse_grid(text: str, log: bool) -> np.ndarray:
         raise InvalidParameter("grid", f"expected START:STOP:NUM or v1,v2,..., got {text!r} ({exc})") from None
 
 
-def _sweep(args):
-    from asymptotics import sweep
+def _fixed(args, axes) -> dict:
     from asymptotics.errors import InvalidParameter
 
-    point = _point(args, skip=args.param)
-    if args.param == "r":
-        point.pop("reg")
-    missing = [k for k in ("alpha", "eps", "lam") if k != args.param and point.get(k) is None]
-    if missing:
-        raise InvalidParameter(missing[0], f"--{missing[0]} is required")
-    values = parse_grid(args.grid, log=args.param in ("alpha", "lam"))
-    result = sweep(args.param, values, progress=args.progress, **point)
+    fixed = {"attack": args.attack, "loss": args.loss, "eps_test": args.eps_test, "attack_test": args.attack_test}
+    if args.rho != 1.0 or args.tau != 0.0:
+        fixed["data"] = {"rho": args.rho, "tau": args.tau}
+    if "r" not in axes:
+        fixed["reg"] = args.reg or "l2"
+    elif args.reg:
+        raise InvalidParameter("--reg", "r is an axis: do not pass --reg")
+    for name in ("alpha", "eps", "lam"):
+        if name not in axes:
+            value = getattr(args, name)
+            if value is None:
+                raise InvalidParameter(f"--{name}", "is required (or make it an axis)")
+            fixed[name] = value
+    return {k: v for k, v in fixed.items() if v is not None}
+
+
+def _run_grid(args, axes, continuation):
+    from asymptotics import grid_sweep
+
+    return grid_sweep(axes, continuation=continuation, jobs=args.jobs, executor=args.executor, address=args.address,
+                      cache=args.cache, progress=args.progress or None, solver_options={"tol": args.tol},
+                      **_fixed(args, axes))
+
+
+def _sweep(args):
+    axes = {args.param: parse_grid(args.grid, log=args.param in ("alpha", "lam"))}
+    result = _run_grid(args, axes, args.param)
     if args.plot:
         _plot(result, args.plot)
     return result
 
 
-def _sweep_text(result) -> str:
-    head = f"{result.param:>10} {'m':>10} {'q':>10} {'V':>10} {'P':>10} {'gen_err':>9} {'adv_err':>9} {'bnd_err':>9}"
+def _grid(args):
+    from asymptotics.errors import InvalidParameter
+
+    axes = {}
+    for item in args.axis:
+        if "=" not in item:
+            raise InvalidParameter("--axis", f"expected NAME=GRID, got {item!r}")
+        name, grid = item.split("=", 1)
+        axes[name] = parse_grid(grid, log=name in ("alpha", "lam"))
+    continuation = args.continuation or ("alpha" if "alpha" in axes else None)
+    return _run_grid(args, axes, continuation)
+
+
+def _grid_text(result) -> str:
+    names = list(result.axes)
+    head = " ".join(f"{n:>9}" for n in names) + f" {'m':>10} {'q':>10} {'gen_err':>9} {'adv_err':>9} {'bnd_err':>9}"
     lines = [head]
-    for v, r in zip(result.values, result.results):
-        if r is None:
-            lines.append(f"{v:10.4g}  failed")
+    for rec in result.records:
+        left = " ".join(f"{rec['params'][n]:9.4g}" for n in names)
+        if rec["ok"]:
+            r = rec["result"]
+            lines.append(f"{left} {r['m']:10.4g} {r['q']:10.4g} {r['gen_error']:9.4f} {r['adv_error']:9.4f} "
+                         f"{r['boundary_error']:9.4f}")
         else:
-            lines.append(f"{v:10.4g} {r.m:10.4g} {r.q:10.4g} {r.V:10.4g} {r.P:10.4g} {r.gen_error:9.4f} "
-                         f"{r.adv_error:9.4f} {r.boundary_error:9.4f}")
-    if result.failures:
-        lines.append(f"{len(result.failures)} point(s) failed: " + "; ".join(f"{v:g}" for v, _ in result.failures))
+            lines.append(f"{left}  failed: {rec['error'][:80]}")
+    lines.append(result.summary().splitlines()[0])
     return "\n".join(lines)
 
 
@@ -120,13 +175,14 @@ def _plot(result, path):
     from figures.style import subplots
 
     fig, axes = subplots(1, 2, width=3.4, height=2.6)
-    x = result.values
+    (param,) = result.axes
+    x = np.asarray(result.axes[param])
     for name, style in (("gen_error", "--"), ("adv_error", "-")):
         axes[0, 0].plot(x, result.column(name), style, label=name.replace("_", " "))
     axes[0, 1].plot(x, result.column("boundary_error"), "-", color="C2")
     for ax in axes.flat:
-        ax.set_xlabel(result.param)
-        if result.param in ("alpha", "lam"):
+        ax.set_xlabel(param)
+        if param in ("alpha", "lam"):
             ax.set_xscale("log")
     axes[0, 0].set_ylabel("error")
     axes[0, 0].legend()
