@@ -30,6 +30,7 @@ FIGURE_MODULES = (
     "figures.reg_order_optimal_lambda",
     "figures.tradeoff",
     "figures.winning_reg_map",
+    "figures.convergence_map",
     "figures.icl_phases",
     "figures.icl_attention",
     "figures.icl_stumbling_block",
