@@ -1,0 +1,267 @@
+r"""White-box gradient attacks: FGSM, PGD (with restarts) and an APGD-style step-size schedule, batched.
+
+All attacks take a model (outputs ``(n,)`` for binary labels in {-1, +1} or logits ``(n, C)`` for class labels),
+inputs ``x`` and labels ``y``, and return ``x' = x + delta`` with ``||delta_i||_p <= eps`` and ``x'`` in the box
+(``deep.attacks.threat.project``). They never change ``model.training`` and never accumulate parameter gradients.
+
+Objective per sample (maximized): ``loss(outputs, y)`` untargeted, ``-loss(outputs, target)`` targeted, where ``loss``
+is ``"ce"`` (cross-entropy), ``"margin"`` (``-q``: minus the classification margin), ``"dlr"`` (Croce & Hein's
+difference of logits ratio, multiclass, C >= 3), ``"exp"`` (``e^{-q}``), ``"logistic"`` (``log(1 + e^{-q})``), a
+callable ``loss(outputs, labels) -> (n,)``, or ``"auto"`` (ce for logits, logistic for binary outputs).
+
+Across restarts and iterates each sample keeps its best point: a successful one (misclassified, or classified as the
+target) first, then the largest objective. A binary output of exactly 0 counts as misclassified.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from asymptotics.errors import InvalidParameter
+from asymptotics.validation import integer, nonnegative, positive, real
+
+from ..margins.margins import output_margins
+from .threat import ascent_direction, check_box, parse_threat, project, random_point
+
+LOSS_NAMES = ("auto", "ce", "margin", "dlr", "exp", "logistic")
+
+
+def per_sample_loss(outputs: torch.Tensor, labels: torch.Tensor, loss="auto") -> torch.Tensor:
+    """Per-sample attack loss (see module docstring)."""
+    if callable(loss):
+        value = loss(outputs, labels)
+        if value.shape != (outputs.shape[0],):
+            raise InvalidParameter("loss", f"a callable loss must return shape (n,), got {tuple(value.shape)}")
+        return value
+    if loss not in LOSS_NAMES:
+        raise InvalidParameter("loss", f"must be one of {LOSS_NAMES} or a callable, got {loss!r}")
+    if loss == "auto":
+        loss = "ce" if outputs.ndim == 2 else "logistic"
+    if loss == "ce":
+        if outputs.ndim != 2:
+            raise InvalidParameter("loss", "'ce' needs logits of shape (n, C); use 'logistic' for binary outputs")
+        return F.cross_entropy(outputs, labels.long(), reduction="none")
+    if loss == "dlr":
+        if outputs.ndim != 2 or outputs.shape[1] < 3:
+            raise InvalidParameter("loss", "'dlr' needs logits with at least 3 classes")
+        top = outputs.sort(1, descending=True).values
+        q = output_margins(outputs, labels)
+        return -q / (top[:, 0] - top[:, 2] + 1e-12)
+    q = output_margins(outputs, labels)
+    if loss == "margin":
+        return -q
+    if loss == "exp":
+        return torch.exp(-q)
+    return F.softplus(-q)
+
+
+def _success(outputs, y, target):
+    if target is None:
+        return output_margins(outputs, y) <= 0
+    if outputs.ndim == 1:
+        return torch.sign(outputs) == target.to(outputs.dtype)
+    return outputs.argmax(1) == target.long()
+
+
+def _objective_and_grad(model, x, delta, labels, loss, sign):
+    delta = delta.detach().requires_grad_(True)
+    with torch.enable_grad():
+        out = model(x + delta)
+        obj = sign * per_sample_loss(out, labels, loss)
+        (g,) = torch.autograd.grad(obj.sum(), delta)
+    return obj.detach(), out.detach(), g
+
+
+def _validate(x, y, eps, norm, box, target):
+    norm = parse_threat(norm)
+    nonnegative("eps", eps)
+    box = check_box(box)
+    if x.shape[0] != y.shape[0]:
+        raise InvalidParameter("y", f"has {y.shape[0]} labels for {x.shape[0]} inputs")
+    if target is not None and target.shape[0] != x.shape[0]:
+        raise InvalidParameter("target", f"has {target.shape[0]} entries for {x.shape[0]} inputs")
+    if box is not None and (float(x.min()) < box[0] - 1e-6 or float(x.max()) > box[1] + 1e-6):
+        raise InvalidParameter("x", f"inputs must lie in the box {box}; pass box=None for unbounded inputs")
+    return norm, box
+
+
+class _Best:
+    """Per-sample best point: success first, then the largest objective."""
+
+    def __init__(self, x):
+        n = x.shape[0]
+        self.delta = torch.zeros_like(x)
+        self.obj = torch.full((n,), -math.inf, device=x.device, dtype=x.dtype)
+        self.succ = torch.zeros(n, dtype=torch.bool, device=x.device)
+
+    def update(self, delta, obj, succ):
+        better = (succ & ~self.succ) | ((succ == self.succ) & (obj > self.obj))
+        shape = (-1,) + (1,) * (delta.ndim - 1)
+        self.delta = torch.where(better.reshape(shape), delta.detach(), self.delta)
+        self.obj = torch.where(better, obj, self.obj)
+        self.succ = self.succ | succ
+
+
+def fgsm(model, x, y, eps: float, norm: str = "linf", loss="auto", targeted: bool = False, target=None,
+         box=(0.0, 1.0), l1_fraction: float = 0.05) -> torch.Tensor:
+    """Fast gradient (sign) method: one step of size ``eps`` along the steepest-ascent direction of ``norm``.
+
+    linf: ``x' = clip(x + eps sign(grad_x loss))``; l2: ``x + eps g/||g||``; l1: the sparse l1 step of
+    :func:`deep.attacks.threat.ascent_direction`. Returns a detached tensor.
+    """
+    target = _target(targeted, target)
+    norm, box = _validate(x, y, eps, norm, box, target)
+    labels, sign = (y, 1.0) if target is None else (target, -1.0)
+    _, _, g = _objective_and_grad(model, x, torch.zeros_like(x), labels, loss, sign)
+    delta = eps * ascent_direction(g, norm, x, box, l1_fraction)
+    return (x + project(delta, x, eps, norm, box)).detach()
+
+
+def _target(targeted, target):
+    if targeted and target is None:
+        raise InvalidParameter("target", "targeted=True needs target labels")
+    if not targeted and target is not None:
+        raise InvalidParameter("targeted", "target given but targeted=False")
+    return target
+
+
+def pgd(model, x, y, eps: float, norm: str = "linf", steps: int = 10, step_size: float | None = None,
+        random_start: bool = True, restarts: int = 1, loss="auto", targeted: bool = False, target=None,
+        generator: torch.Generator | None = None, box=(0.0, 1.0), l1_fraction: float = 0.05) -> torch.Tensor:
+    r"""Projected gradient ascent (Madry et al.) in an lp ball intersected with the box.
+
+    ``delta_{k+1} = Proj(delta_k + alpha * u_k)``, ``u_k`` the unit steepest-ascent direction of ``norm``
+    (``sign(g)`` for linf, ``g/||g||_2`` for l2, sparse sign for l1), ``Proj`` = ball then box.
+
+    Parameters
+    ----------
+    model : callable
+    x : tensor (n, ...)
+        Inputs in the box.
+    y : tensor (n,)
+        Labels (+-1 for binary outputs, class indices for logits).
+    eps : float
+        Radius in input units.
+    norm : {"linf", "l2", "l1"}
+    steps : int
+    step_size : float, optional
+        ``alpha``; default ``2.5 eps / steps``.
+    random_start : bool
+        Start at a random point of the ball (drawn from ``generator``) instead of ``delta = 0``.
+    restarts : int
+        Independent random starts; the best point per sample is kept.
+    loss : str or callable
+    targeted : bool
+    target : tensor, optional
+    generator : torch.Generator, optional
+    box : (lo, hi) or None
+    l1_fraction : float
+        Fraction of coordinates moved by an l1 step.
+
+    Returns
+    -------
+    tensor
+        Detached adversarial inputs.
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = lambda z: z.sum(1) - 1.0
+    >>> x = torch.full((1, 2), 0.6); y = torch.tensor([1.0])
+    >>> x_adv = pgd(model, x, y, eps=0.1, random_start=False)
+    >>> x_adv
+    tensor([[0.5000, 0.5000]])
+    """
+    target = _target(targeted, target)
+    norm, box = _validate(x, y, eps, norm, box, target)
+    integer("steps", steps, low=0)
+    integer("restarts", restarts, low=1)
+    alpha = 2.5 * eps / max(steps, 1) if step_size is None else positive("step_size", step_size)
+    real("l1_fraction", l1_fraction, low=0.0, high=1.0)
+    labels, sign = (y, 1.0) if target is None else (target, -1.0)
+    best = _Best(x)
+    x = x.detach()
+    for _ in range(restarts):
+        delta = random_point(x, eps, norm, generator) if random_start else torch.zeros_like(x)
+        delta = project(delta, x, eps, norm, box)
+        for _ in range(steps):
+            obj, out, g = _objective_and_grad(model, x, delta, labels, loss, sign)
+            best.update(delta, obj, _success(out, y, target))
+            delta = project(delta + alpha * ascent_direction(g, norm, x + delta, box, l1_fraction), x, eps, norm, box)
+        with torch.no_grad():
+            out = model(x + delta)
+            best.update(delta, sign * per_sample_loss(out, labels, loss), _success(out, y, target))
+    return (x + best.delta).detach()
+
+
+def apgd_checkpoints(steps: int) -> list[int]:
+    """APGD checkpoints ``w_j = ceil(p_j steps)``: ``p_0 = 0``, ``p_1 = 0.22``,
+    ``p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06)`` (Croce & Hein 2020)."""
+    ps = [0.0, 0.22]
+    while ps[-1] < 1.0:
+        ps.append(ps[-1] + max(ps[-1] - ps[-2] - 0.03, 0.06))
+    return sorted({int(math.ceil(p * steps)) for p in ps if p <= 1.0} - {0})
+
+
+def apgd(model, x, y, eps: float, norm: str = "linf", steps: int = 100, restarts: int = 1, loss="auto",
+         targeted: bool = False, target=None, rho: float = 0.75, momentum: float = 0.75,
+         generator: torch.Generator | None = None, box=(0.0, 1.0), l1_fraction: float = 0.05) -> torch.Tensor:
+    r"""APGD-style attack: PGD with momentum and a per-sample step size ``eta`` (start ``2 eps``) halved at the
+    checkpoints of :func:`apgd_checkpoints` when fewer than ``rho`` of the steps since the last checkpoint increased
+    the objective, or when neither ``eta`` nor the best objective changed; after a halving the iterate restarts from
+    the best point. Update: ``z = P(x_k + eta u_k)``,
+    ``x_{k+1} = P(x_k + momentum (z - x_k) + (1 - momentum)(x_k - x_{k-1}))``.
+    Written from the paper's description; a stronger check than fixed-step PGD, not a copy of AutoAttack.
+    """
+    target = _target(targeted, target)
+    norm, box = _validate(x, y, eps, norm, box, target)
+    integer("steps", steps, low=1)
+    integer("restarts", restarts, low=1)
+    real("rho", rho, low=0.0, high=1.0)
+    real("momentum", momentum, low=0.0, high=1.0)
+    labels, sign = (y, 1.0) if target is None else (target, -1.0)
+    checkpoints = apgd_checkpoints(steps)
+    n = x.shape[0]
+    shape = (-1,) + (1,) * (x.ndim - 1)
+    overall = _Best(x)
+    x = x.detach()
+    for _ in range(restarts):
+        delta = project(random_point(x, eps, norm, generator), x, eps, norm, box)
+        eta = torch.full((n,), 2.0 * eps, device=x.device, dtype=x.dtype)
+        obj, out, g = _objective_and_grad(model, x, delta, labels, loss, sign)
+        best = _Best(x)
+        best.update(delta, obj, _success(out, y, target))
+        prev_delta = delta
+        delta = project(delta + eta.reshape(shape) * ascent_direction(g, norm, x + delta, box, l1_fraction),
+                        x, eps, norm, box)
+        increases = torch.zeros(n, device=x.device, dtype=x.dtype)
+        last_obj = obj
+        last_check, eta_at_check, best_at_check = 0, eta.clone(), best.obj.clone()
+        for k in range(1, steps):
+            obj, out, g = _objective_and_grad(model, x, delta, labels, loss, sign)
+            best.update(delta, obj, _success(out, y, target))
+            increases += (obj > last_obj).to(x.dtype)
+            last_obj = obj
+            if k in checkpoints:
+                span = k - last_check
+                cond1 = increases < rho * span
+                cond2 = (eta == eta_at_check) & (best.obj <= best_at_check)
+                halve = cond1 | cond2
+                eta = torch.where(halve, eta / 2, eta)
+                delta = torch.where(halve.reshape(shape), best.delta, delta)
+                increases.zero_()
+                last_check, eta_at_check, best_at_check = k, eta.clone(), best.obj.clone()
+                if bool(halve.any()):
+                    obj, out, g = _objective_and_grad(model, x, delta, labels, loss, sign)
+            z = project(delta + eta.reshape(shape) * ascent_direction(g, norm, x + delta, box, l1_fraction),
+                        x, eps, norm, box)
+            new = project(delta + momentum * (z - delta) + (1 - momentum) * (delta - prev_delta), x, eps, norm, box)
+            prev_delta, delta = delta, new
+        with torch.no_grad():
+            out = model(x + delta)
+            best.update(delta, sign * per_sample_loss(out, labels, loss), _success(out, y, target))
+        overall.update(best.delta, best.obj, best.succ)
+    return (x + overall.delta).detach()

@@ -1,0 +1,166 @@
+r"""Threat models on inputs: lp balls (linf, l2, l1) intersected with the box ``[lo, hi]^d`` (default [0, 1]).
+
+Projection used by every attack (``n`` samples, each flattened):
+
+1. onto the ball ``||delta||_p <= eps``: clip (linf), rescale (l2) or the sort-based Euclidean projection onto the
+   l1 ball (Duchi et al. 2008);
+2. onto the box: ``delta <- clip(x + delta, lo, hi) - x``.
+
+Step 2 moves each coordinate towards 0 (the interval ``[lo - x, hi - x]`` contains 0), so it never increases any lp
+norm: the result lies in the ball *and* the box. For linf the two steps are the exact projection onto the
+intersection (a box); for l2 and l1 the result is feasible but not always the Euclidean projection onto the
+intersection. This replaces the public reference code's ``min(max(delta, x - eps), x + eps)`` line, which pushes
+mid-grey pixels by more than eps (spec ``implicit_bias_robust.md`` §4).
+
+Closed forms for a linear model ``f(x) = <w, x>`` (spec ``implicit_bias_robust.md`` §1.1) come from the
+``asymptotics.Attack`` objects: the worst case of a non-increasing loss is ``l(y <w, x> - eps ||w||_{p*})``, reached
+at ``delta* = -eps y u*``, ``u* in argmax_{||u||_p <= 1} <w, u>``.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from asymptotics import parse_attack
+from asymptotics.errors import InvalidParameter
+from asymptotics.validation import nonnegative
+
+NORMS = ("linf", "l2", "l1")
+
+
+def parse_threat(norm) -> str:
+    """The attack norm's name via ``asymptotics.parse_attack``; only linf, l2 and l1 are implemented."""
+    name = parse_attack(norm).name
+    if name not in NORMS:
+        raise InvalidParameter("norm", f"attacks support {NORMS}, got {norm!r}")
+    return name
+
+
+def check_box(box):
+    """``None`` (no box) or a pair ``lo < hi``."""
+    if box is None:
+        return None
+    lo, hi = (float(v) for v in box)
+    if not lo < hi:
+        raise InvalidParameter("box", f"must be (lo, hi) with lo < hi, got {box!r}")
+    return lo, hi
+
+
+def input_norm(delta: torch.Tensor, norm: str) -> torch.Tensor:
+    """Per-sample ``||delta_i||_p`` (shape (n,))."""
+    p = {"linf": math.inf, "l2": 2.0, "l1": 1.0}[parse_threat(norm)]
+    return torch.linalg.vector_norm(delta.reshape(delta.shape[0], -1), ord=p, dim=1)
+
+
+def project_l1_ball(v: torch.Tensor, eps: float) -> torch.Tensor:
+    """Euclidean projection of every row of ``v`` (n, d) onto ``{||u||_1 <= eps}`` (sort-based, batched)."""
+    a = v.abs()
+    outside = a.sum(1) > eps
+    if not bool(outside.any()):
+        return v
+    u, _ = torch.sort(a, dim=1, descending=True)
+    css = torch.cumsum(u, 1) - eps
+    ks = torch.arange(1, v.shape[1] + 1, device=v.device, dtype=v.dtype)
+    positive = u - css / ks > 0
+    rho = positive.to(torch.int64).cumsum(1).argmax(1)          # last index where the condition holds
+    theta = css.gather(1, rho[:, None]) / (rho[:, None] + 1).to(v.dtype)
+    projected = torch.sign(v) * (a - theta).clamp(min=0.0)
+    return torch.where(outside[:, None], projected, v)
+
+
+def project(delta: torch.Tensor, x: torch.Tensor, eps: float, norm: str = "linf", box=(0.0, 1.0)) -> torch.Tensor:
+    """Project ``delta`` onto the ``eps``-ball of ``norm`` and then onto the box (see module docstring)."""
+    norm = parse_threat(norm)
+    n = delta.shape[0]
+    flat = delta.reshape(n, -1)
+    if norm == "linf":
+        flat = flat.clamp(-eps, eps)
+    elif norm == "l2":
+        size = torch.linalg.vector_norm(flat, dim=1, keepdim=True)
+        flat = flat * torch.clamp(eps / size.clamp(min=1e-30), max=1.0)
+    else:
+        flat = project_l1_ball(flat, eps)
+    delta = flat.reshape(delta.shape)
+    box = check_box(box)
+    if box is not None:
+        delta = (x + delta).clamp(box[0], box[1]) - x
+    return delta
+
+
+def random_point(x: torch.Tensor, eps: float, norm: str, generator: torch.Generator | None) -> torch.Tensor:
+    """A random point of the ball (before the box): uniform cube (linf), uniform ball (l2), random l1 direction
+    with radius ``eps * U^{1/d}`` (l1)."""
+    norm = parse_threat(norm)
+    n = x.shape[0]
+    d = x[0].numel()
+    kw = dict(generator=generator, device=x.device, dtype=x.dtype)
+    if norm == "linf":
+        return (torch.rand(x.shape, **kw) * 2 - 1) * eps
+    if norm == "l2":
+        g = torch.randn(n, d, **kw)
+        g = g / torch.linalg.vector_norm(g, dim=1, keepdim=True).clamp(min=1e-30)
+    else:
+        g = -torch.log(torch.rand(n, d, **kw).clamp(min=1e-30)) * torch.sign(torch.rand(n, d, **kw) - 0.5)
+        g = g / g.abs().sum(1, keepdim=True).clamp(min=1e-30)
+    radius = eps * torch.rand(n, 1, **kw) ** (1.0 / d)
+    return (g * radius).reshape(x.shape)
+
+
+def ascent_direction(grad: torch.Tensor, norm: str, x_adv: torch.Tensor | None = None, box=(0.0, 1.0),
+                     l1_fraction: float = 0.05) -> torch.Tensor:
+    """Unit-norm steepest-ascent direction per sample: ``sign(g)`` (linf), ``g/||g||_2`` (l2), and for l1 the sign of
+    the top ``l1_fraction`` of coordinates by ``|g|`` (at least one), scaled to l1 norm 1, skipping coordinates
+    that sit on the box and point out of it (a sparse steepest step in the spirit of SLIDE)."""
+    norm = parse_threat(norm)
+    n = grad.shape[0]
+    g = grad.reshape(n, -1)
+    if norm == "linf":
+        return torch.sign(g).reshape(grad.shape)
+    if norm == "l2":
+        return (g / torch.linalg.vector_norm(g, dim=1, keepdim=True).clamp(min=1e-30)).reshape(grad.shape)
+    box = check_box(box)
+    if box is not None and x_adv is not None:
+        xa = x_adv.reshape(n, -1)
+        blocked = ((xa <= box[0]) & (g < 0)) | ((xa >= box[1]) & (g > 0))
+        g = g.masked_fill(blocked, 0.0)
+    k = max(1, int(math.ceil(l1_fraction * g.shape[1])))
+    top = g.abs().topk(k, dim=1)
+    direction = torch.zeros_like(g).scatter(1, top.indices, torch.sign(g.gather(1, top.indices)))
+    counts = direction.abs().sum(1, keepdim=True).clamp(min=1.0)
+    return (direction / counts).reshape(grad.shape)
+
+
+# ---- linear closed forms through the asymptotics objects ---------------------------------------------------------
+def linear_worst_case(w, x, y, eps: float, norm: str = "linf") -> np.ndarray:
+    """``delta* = -eps y u*`` for ``f(x) = <w, x>`` (rows of ``x``; no box), ``u* in argmax_{||u||_p<=1} <w, u>``:
+    linf ``sign(w)``, l2 ``w/||w||_2``, l1 ``sign(w_j) e_j`` at ``j = argmax |w_j|``, lp
+    ``sign(w) (|w| / ||w||_{p*})^{p*-1}``; ``p*`` and ``||w||_{p*}`` from ``asymptotics.Attack``."""
+    nonnegative("eps", eps)
+    attack = parse_attack(norm)
+    w = np.asarray(w, dtype=np.float64).reshape(-1)
+    y = np.asarray(y, dtype=np.float64).reshape(-1, 1)
+    ps = attack.dual_exponent
+    dual = attack.dual_norm(w)
+    if dual == 0:
+        return np.zeros((y.shape[0], w.size))
+    if math.isinf(ps):
+        u = np.zeros_like(w)
+        j = int(np.argmax(np.abs(w)))
+        u[j] = np.sign(w[j])
+    elif ps == 1.0:
+        u = np.sign(w)
+    else:
+        u = np.sign(w) * (np.abs(w) / dual) ** (ps - 1.0)
+    return -eps * y * u[None, :]
+
+
+def linear_robust_margin(w, x, y, eps: float, norm: str = "linf") -> np.ndarray:
+    """Per-sample robust margin ``y <w, x> - eps ||w||_{p*}`` of a linear model (input-space robustness; not to be
+    confused with the parameter-space "linf margin" of :mod:`deep.margins`)."""
+    nonnegative("eps", eps)
+    attack = parse_attack(norm)
+    w = np.asarray(w, dtype=np.float64).reshape(-1)
+    x = np.asarray(x, dtype=np.float64).reshape(len(np.asarray(y).reshape(-1)), -1)
+    return np.asarray(y, dtype=np.float64).reshape(-1) * (x @ w) - eps * attack.dual_norm(w)
