@@ -22,7 +22,6 @@ from .fixed_point import FixedPoint, solve
 
 SWEEPABLE = ("alpha", "eps", "lam", "r", "eps_test")
 METRICS = ("adv_error", "gen_error", "boundary_error", "estimation_error", "train_error", "train_loss")
-_DESCENDING = {"alpha": True, "lam": True, "r": True, "eps": False, "eps_test": False}
 
 
 @dataclass(frozen=True)
@@ -63,23 +62,18 @@ class SweepResult:
         return not self.failures
 
 
-def _apply(point: dict, param: str, value: float) -> dict:
-    p = dict(point)
-    if param == "r":
-        p["reg"] = f"l{value:.12g}"
-    else:
-        p[param] = value
-    return p
-
-
-def sweep(param: str, values, *, warm_start=True, progress=False, init=None, **point) -> SweepResult:
+def sweep(param: str, values, *, warm_start=True, progress=False, **point) -> SweepResult:
     """Solve ``point`` for each value of ``param`` ("alpha", "eps", "lam", "r" or "eps_test") with warm starts.
+
+    A one-axis, in-process case of :func:`asymptotics.grid_sweep` (same continuation order and failure handling).
 
     Example::
 
         >>> res = sweep("alpha", np.logspace(-1, 1, 10), eps=0.3, lam=0.01, attack="linf", reg="l1")
         >>> res.column("adv_error")
     """
+    from .grid import grid_sweep
+
     if param not in SWEEPABLE:
         raise InvalidParameter("param", f"must be one of {SWEEPABLE}, got {param!r}")
     vals = np.asarray(values, dtype=np.float64).ravel()
@@ -87,32 +81,10 @@ def sweep(param: str, values, *, warm_start=True, progress=False, init=None, **p
         raise InvalidParameter("values", "must be a non-empty array of finite numbers")
     if param in point:
         raise InvalidParameter(param, "is the swept parameter: give it in values, not as a keyword")
-    order = np.argsort(vals)
-    if _DESCENDING[param]:
-        order = order[::-1]
-    results: list = [None] * vals.size
-    failures = []
-    state = init
-    iterator = order
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(order, desc=f"sweep {param}", disable=None)
-    for i in iterator:
-        try:
-            fp = solve(**_apply(point, param, float(vals[i])), init=state if warm_start else None)
-        except ConvergenceError as exc:
-            if state is not None:   # retry cold before giving up
-                try:
-                    fp = solve(**_apply(point, param, float(vals[i])))
-                except ConvergenceError as exc2:
-                    failures.append((float(vals[i]), str(exc2)))
-                    continue
-            else:
-                failures.append((float(vals[i]), str(exc)))
-                continue
-        results[i] = fp
-        state = fp.state
+    grid = grid_sweep({param: vals}, continuation=param if warm_start else None, executor="serial",
+                      progress=progress, **point)
+    results = [FixedPoint(**r["result"]) if r["ok"] else None for r in grid.records]
+    failures = [(float(r["params"][param]), r["error"]) for r in grid.records if not r["ok"]]
     return SweepResult(param, vals, results, failures)
 
 
