@@ -20,8 +20,8 @@ def _perturbed_diagonal(depth, parametrization):
     net = DiagonalNet(64, depth, init_scale=0.5, parametrization=parametrization,
                       generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     with torch.no_grad():
-        for p in net.parameters():
-            p.add_(0.1 * torch.rand(p.shape, generator=torch.Generator().manual_seed(2), dtype=torch.float64))
+        for seed, p in enumerate(net.parameters()):
+            p.add_(0.1 * torch.rand(p.shape, generator=_gen(seed), dtype=torch.float64))
     return net
 
 
