@@ -13,10 +13,12 @@ from .engine import map_points
 from .cache import seed_sequence
 from .losses import LOSSES, Loss, parse_loss
 from .problem import Problem
+from .rademacher import dimension_factor, empirical_rademacher, rademacher_bound, robust_margin_bound
 from .regularizers import Regularizer, parse_regularizer
 from .sweeps import OptimalLambda, OptimalRegOrder, SweepResult, optimal_lambda, optimal_reg_order, sweep
 
 __all__ = ["Attack", "ConvergenceError", "DataModel", "FixedPoint", "InvalidParameter", "LOSSES", "Loss", "Problem",
            "Regularizer", "parse_attack", "parse_loss", "parse_regularizer", "solve", "sweep", "SweepResult",
            "optimal_lambda", "OptimalLambda", "optimal_reg_order", "OptimalRegOrder", "grid_sweep", "GridResult",
-           "map_points", "seed_sequence"]
+           "map_points", "seed_sequence", "dimension_factor", "empirical_rademacher", "rademacher_bound",
+           "robust_margin_bound"]

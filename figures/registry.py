@@ -31,6 +31,7 @@ FIGURE_MODULES = (
     "figures.tradeoff",
     "figures.winning_reg_map",
     "figures.convergence_map",
+    "figures.rademacher_vs_dimension",
     "figures.icl_phases",
     "figures.icl_attention",
     "figures.icl_stumbling_block",

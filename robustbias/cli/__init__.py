@@ -17,6 +17,7 @@ from asymptotics.errors import ConvergenceError, InvalidParameter
 COMMAND_MODULES = (
     "robustbias.cli.solve",
     "robustbias.cli.figures_cmd",
+    "robustbias.cli.bound_cmd",
     "robustbias.cli.simulate_cmd",
 )
 
@@ -67,5 +68,8 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"robustbias: error: {exc}", file=sys.stderr)
         return 2
-    emit(result, getattr(args, "json", False), getattr(args, "text", None))
+    try:
+        emit(result, getattr(args, "json", False), getattr(args, "text", None))
+    except BrokenPipeError:      # output piped into `head` and the like
+        sys.stderr.close()
     return 0
