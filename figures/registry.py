@@ -39,6 +39,8 @@ FIGURE_MODULES = (
     "figures.grokking_neuron_norms",
     "figures.grokking_sparsity",
     "figures.theory_vs_simulation",
+    "figures.margins_steepest_descent",
+    "figures.robust_erm_nets",
 )
 
 PRESET_NAMES = ("quick", "paper")
