@@ -43,6 +43,8 @@ def _plain(obj):
         return int(obj)
     if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
         return repr(obj)
+    if hasattr(obj, "to_dict"):                            # DataModel and result objects
+        return _plain(obj.to_dict())
     if hasattr(obj, "name") and hasattr(obj, "kind"):      # Attack / Regularizer objects
         cov = getattr(obj, "covariance", None)
         return {"name": obj.name, "covariance": None if cov is None else _plain(cov)}

@@ -11,8 +11,11 @@ Per seed (independent streams for teacher, training set and test set, :mod:`simu
 4. test errors twice: Monte-Carlo on the test set with the worst-case perturbation (:mod:`simulate.perturbations`)
    — ``gen_error_mc``, ``adv_error_mc`` — and exactly for this (w, theta) from the Gaussian formulas of
    :mod:`asymptotics.metrics` at the measured overlaps (``rho_x = theta^T Sigma_x theta/d`` of the drawn teacher):
-   ``gen_error``, ``adv_error = P(y omega < eps_test A_test(w))``, ``boundary_error``. For w = 0 the conventions
-   give 1/2 and 1.
+   ``gen_error``, ``adv_error = P(y omega < eps_test A_test(w))``, ``boundary_error``. For w = 0 both are 1/2
+   (sign(0) as a coin flip, as in ``asymptotics``).
+
+Seeds run through the sweep engine (:func:`asymptotics.map_points`): serially, on local joblib workers, or on a
+Dask cluster, with an optional resumable on-disk cache of finished seeds.
 """
 from __future__ import annotations
 
@@ -22,9 +25,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from asymptotics import Problem, metrics
+from asymptotics import Problem, map_points, metrics
 from asymptotics import validation as V
-from asymptotics.errors import InvalidParameter
+from asymptotics.errors import ConvergenceError, InvalidParameter
 
 from . import data as D
 from . import streams
@@ -100,8 +103,8 @@ def run_seed(pb: Problem, d: int, n: int, n_test: int, seed: int, *, solver="aut
     if q > 0:
         gen = metrics.gen_error(m, q, rho_x, tau)
         adv = metrics.adv_error(m, q, test_shift, rho_x, tau)
-    else:                                      # collapsed solution w = 0 (conventions: 1/2 and 1)
-        gen, adv = 0.5, 1.0
+    else:                                      # collapsed solution w = 0 (convention: sign(0) is a coin flip)
+        gen, adv = 0.5, 0.5
     out = dict(seed=seed, m=m, q=q, P=pb.attack.functional(w), P_test=pb.attack_test.functional(w),
                train_loss=float(np.mean(pb.loss.value(u))), train_error=float(np.mean(u < 0)),
                gen_error=gen, adv_error=adv, boundary_error=adv - gen, gen_error_mc=gen_mc, adv_error_mc=adv_mc,
@@ -111,9 +114,17 @@ def run_seed(pb: Problem, d: int, n: int, n_test: int, seed: int, *, solver="aut
     return out
 
 
+def _seed_task(task: dict) -> dict:
+    """One seed as an engine task (module level, so that worker processes can unpickle it)."""
+    pb = Problem.from_point(**task["point"])
+    return run_seed(pb, task["d"], task["n"], task["n_test"], task["seed"], solver=task["solver"], tol=task["tol"],
+                    base=task["base"])
+
+
 def erm(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, eps_test=None, attack_test=None, *,
         d: int = 1000, seeds=5, n_test: int | None = None, solver: str = "auto", tol: float = 1e-8,
-        base: int = streams.DEFAULT_BASE, n_jobs: int = 1) -> ErmResult:
+        base: int = streams.DEFAULT_BASE, n_jobs: int = 1, executor: str = "joblib", address=None, cache=None,
+        progress=False) -> ErmResult:
     """Finite-d robust regularized ERM at one point, over several seeds.
 
     Parameters
@@ -129,7 +140,9 @@ def erm(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, ep
     solver : "auto" | "lbfgs" | "fista" | "clarabel" | "scs"
     tol : certificate tolerance of every solve (relative KKT residual)
     base : root entropy of the streams
-    n_jobs : seeds in parallel (joblib processes); the numbers do not depend on it
+    n_jobs, executor, address : seeds in parallel (see :mod:`asymptotics.engine`: "serial", "joblib" processes, or
+        "dask" with a scheduler address or Client); the numbers do not depend on them
+    cache : folder of the resumable cache of finished seeds (None: no cache); progress : show a progress bar
 
     Returns
     -------
@@ -153,13 +166,16 @@ def erm(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, ep
     tol = V.positive("tol", tol)
     n_jobs = V.integer("n_jobs", n_jobs, low=1)
     start = time.perf_counter()
-    if n_jobs == 1:
-        rows = [run_seed(pb, d, n, n_test, s, solver=solver, tol=tol, base=base) for s in seed_list]
-    else:
-        from joblib import Parallel, delayed
-
-        rows = Parallel(n_jobs=n_jobs)(delayed(run_seed)(pb, d, n, n_test, s, solver=solver, tol=tol, base=base)
-                                       for s in seed_list)
+    point = dict(alpha=alpha, eps=eps, lam=lam, attack=attack, reg=reg, loss=loss, data=data, eps_test=eps_test,
+                 attack_test=attack_test)
+    tasks = [dict(point=point, d=d, n=n, n_test=n_test, seed=s, solver=solver, tol=tol, base=base) for s in seed_list]
+    records = map_points(_seed_task, tasks, jobs=n_jobs, executor=executor, address=address, cache=cache,
+                         progress=progress, desc="seeds")
+    failed = [r for r in records if not r["ok"]]
+    if failed:
+        raise ConvergenceError(f"{len(failed)} of {len(records)} seeds failed; first: {failed[0]['error']}",
+                               hint="see the solver diagnostics; a smaller tol or another solver may help")
+    rows = [r["result"] for r in records]
     table = {k: np.array([r[k] for r in rows], dtype=np.float64) for k in OBSERVABLES}
     mean = {k: float(v.mean()) for k, v in table.items()}
     std = {k: float(v.std(ddof=1)) if v.size > 1 else math.nan for k, v in table.items()}

@@ -95,3 +95,13 @@ def test_failed_point_is_recorded_and_the_sweep_goes_on(tmp_path):
     assert [r["ok"] for r in res.records] == [True, False, True]
     assert len(res.failures) == 1 and "failed" in res.summary()
     assert len(PointCache(tmp_path).entries()) == 2          # failures are retried next time, not cached
+
+
+def test_simulation_seeds_run_on_the_engine_with_cache_and_workers(tmp_path):
+    simulate = pytest.importorskip("simulate")
+    point = dict(alpha=0.5, eps=0.3, lam=0.05, attack="linf", reg="l2", d=100, seeds=3)
+    serial = simulate.erm(**point, executor="serial")
+    cached = simulate.erm(**point, cache=tmp_path)
+    again = simulate.erm(**point, cache=tmp_path, n_jobs=2)
+    assert serial.mean == cached.mean == again.mean
+    assert len(PointCache(tmp_path).entries()) == 3
