@@ -91,7 +91,8 @@ def fit_inverse_d(ds, means, sems):
 
 
 def compare(point: dict, ds=(250, 500, 1000, 2000), seeds=5, *, n_test=None, solver="auto", tol=1e-8,
-            level: float = 0.95, n_jobs: int = 1) -> Comparison:
+            level: float = 0.95, n_jobs: int = 1, executor: str = "joblib", address=None, cache=None,
+            progress=False) -> Comparison:
     """Theory vs simulation at one point, extrapolated in 1/d.
 
     Parameters
@@ -102,7 +103,8 @@ def compare(point: dict, ds=(250, 500, 1000, 2000), seeds=5, *, n_test=None, sol
         Dimensions to simulate.
     seeds : int
         Seeds per dimension (>= 2 for standard errors).
-    n_test, solver, tol, n_jobs : passed to :func:`simulate.erm`
+    n_test, solver, tol, n_jobs, executor, address, cache, progress : passed to :func:`simulate.erm` (the sweep
+        engine: parallel seeds on joblib or Dask, resumable cache of finished seeds)
     level : confidence level of the interval on the extrapolated value
 
     Returns
@@ -120,7 +122,8 @@ def compare(point: dict, ds=(250, 500, 1000, 2000), seeds=5, *, n_test=None, sol
     seeds = V.integer("seeds", seeds, low=2)
     level = V.real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
     fp = theory_solve(**point)
-    sims: list[ErmResult] = [erm(**point, d=d, seeds=seeds, n_test=n_test, solver=solver, tol=tol, n_jobs=n_jobs)
+    sims: list[ErmResult] = [erm(**point, d=d, seeds=seeds, n_test=n_test, solver=solver, tol=tol, n_jobs=n_jobs,
+                                 executor=executor, address=address, cache=cache, progress=progress)
                              for d in ds]
     zq = float(norm.ppf(0.5 + level / 2))
     rows = {}

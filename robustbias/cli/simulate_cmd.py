@@ -10,7 +10,16 @@ def _add_sim_arguments(p):
     p.add_argument("--n-test", type=int, default=None, help="Monte-Carlo test points per seed (default max(2000, d))")
     p.add_argument("--solver", default="auto", help="auto, lbfgs, fista, clarabel, scs")
     p.add_argument("--sim-tol", type=float, default=1e-8, help="certificate tolerance of every ERM solve")
-    p.add_argument("--jobs", type=int, default=1, help="seeds in parallel (joblib)")
+    p.add_argument("--jobs", type=int, default=1, help="seeds in parallel (local worker processes)")
+    p.add_argument("--executor", default="joblib", choices=["serial", "joblib", "dask"])
+    p.add_argument("--address", default=None, help="Dask scheduler address (with --executor dask)")
+    p.add_argument("--cache", default=None, metavar="DIR", help="resumable cache of finished seeds")
+    p.add_argument("--progress", action="store_true", help="show a progress bar")
+
+
+def _engine(args) -> dict:
+    return dict(n_jobs=args.jobs, executor=args.executor, address=args.address, cache=args.cache,
+                progress=args.progress)
 
 
 def add_parser(sub) -> None:
@@ -36,7 +45,7 @@ def _simulate(args):
 
     point = _point(args)
     return erm(**point, d=args.d, seeds=args.seeds, n_test=args.n_test, solver=args.solver, tol=args.sim_tol,
-               n_jobs=args.jobs)
+               **_engine(args))
 
 
 def _parse_ds(text):
@@ -52,7 +61,7 @@ def _compare(args):
     from simulate import compare
 
     result = compare(_point(args), ds=_parse_ds(args.ds), seeds=args.seeds, n_test=args.n_test,
-                     solver=args.solver, tol=args.sim_tol, level=args.level, n_jobs=args.jobs)
+                     solver=args.solver, tol=args.sim_tol, level=args.level, **_engine(args))
     if args.plot:
         plot_comparison(result, args.plot)
     return result
