@@ -373,22 +373,35 @@ class StumblingBlockResult:
                 "runs": {arm: [r.to_dict() for r in runs] for arm, runs in self.runs.items()}}
 
 
+def _train_task(config: IclConfig) -> "IclTrainingRun":
+    """One training run as a sweep-engine task (module level so that worker processes can unpickle it)."""
+    return train_icl(config)
+
+
 def stumbling_block(config: IclConfig, seeds=(0, 1, 2), unigram_extra: int = 21,
-                    progress: bool = False) -> StumblingBlockResult:
+                    progress: bool = False, jobs: int = 1, executor: str = "serial", address=None
+                    ) -> StumblingBlockResult:
     """The stumbling-block experiment: doubly-stochastic training vs a DS + unigram-optimal mixture.
 
     Both arms use ``config`` with ``prior="doubly_stochastic"``; the mixture adds ``unigram_extra`` unigram-optimal
     sequences per step (21 per 64 = 25 % of the data). Evaluation is on the full Dir(alpha) prior.
+    The 2 x len(seeds) runs go through the sweep engine (``asymptotics.engine.run_tasks``): ``jobs`` local
+    processes or a Dask cluster (``executor="dask"``, ``address``); each run is seeded by its config, so the results
+    do not depend on how they are scheduled.
     """
     integer("unigram_extra", unigram_extra, low=1)
     seeds = [integer("seeds", s, low=0) for s in seeds]
     if not seeds:
         raise InvalidParameter("seeds", "needs at least one seed")
-    runs: dict = {"ds": [], "mix": []}
+    from asymptotics.engine import run_tasks
+
+    configs = []
     for seed in seeds:
         base = replace(config, prior="doubly_stochastic", seed=seed, unigram_extra=0)
-        runs["ds"].append(train_icl(base, progress=progress))
-        runs["mix"].append(train_icl(replace(base, unigram_extra=unigram_extra), progress=progress))
+        configs += [base, replace(base, unigram_extra=unigram_extra)]
+    trained = run_tasks(_train_task, configs, jobs=jobs, executor=executor, address=address, progress=progress,
+                        desc="stumbling block")
+    runs: dict = {"ds": trained[0::2], "mix": trained[1::2]}
     first = {arm: [r.phases.first_step.get("bigram") for r in rs] for arm, rs in runs.items()}
     has_uni = {arm: ["unigram" in r.phases.labels for r in rs] for arm, rs in runs.items()}
     final = {arm: [float(r.kl_to_truth[-1]) for r in rs] for arm, rs in runs.items()}

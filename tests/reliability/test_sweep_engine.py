@@ -105,3 +105,16 @@ def test_simulation_seeds_run_on_the_engine_with_cache_and_workers(tmp_path):
     again = simulate.erm(**point, cache=tmp_path, n_jobs=2)
     assert serial.mean == cached.mean == again.mean
     assert len(PointCache(tmp_path).entries()) == 3
+
+
+def test_network_runs_on_the_engine_do_not_depend_on_workers():
+    pytest.importorskip("torch")
+    from deep.icl_markov.training import IclConfig, stumbling_block
+
+    config = IclConfig(num_states=3, context_length=12, steps=6, eval_every=3, eval_size=16, batch_size=8,
+                       record_attention=False)
+    serial = stumbling_block(config, seeds=[0, 1], unigram_extra=3)
+    parallel = stumbling_block(config, seeds=[0, 1], unigram_extra=3, jobs=2, executor="joblib")
+    for arm in ("ds", "mix"):
+        for a, b in zip(serial.runs[arm], parallel.runs[arm]):
+            np.testing.assert_array_equal(a.kl_to_truth, b.kl_to_truth)
