@@ -198,7 +198,8 @@ def _global_step(params, lrs, geometry: Geometry, normalized: bool, tie: str, se
         if normalized:
             _add(params, signs, lrs, 1.0)
         else:
-            l1 = float(torch.stack(torch._foreach_norm(grads, 1.0)).sum())
+            # ||g||_1 = <g, sign(g)> reuses the signs (faster than a separate l1 reduction on CPU)
+            l1 = float(sum(torch.dot(g.reshape(-1), s.reshape(-1)) for g, s in zip(grads, signs)))
             _add(params, signs, lrs, l1)
     elif p == 1.0:
         _coordinate_step(params, grads, lrs, normalized, tie, seed, step)
