@@ -16,9 +16,15 @@ from .problem import Problem
 from .rademacher import dimension_factor, empirical_rademacher, rademacher_bound, robust_margin_bound
 from .regularizers import Regularizer, parse_regularizer
 from .sweeps import OptimalLambda, OptimalRegOrder, SweepResult, optimal_lambda, optimal_reg_order, sweep
+from .margins import (MaxMargin, Norm, elastic_net_max_margin, max_margin, normalized_margin, parse_norm,
+                      robust_margin, robust_separability_radius)
+from .stationarity import KKTResidual, alignment, fenchel_young_gap, flow_alignment, kkt_residual, stationarity_gap
 
 __all__ = ["Attack", "ConvergenceError", "DataModel", "FixedPoint", "InvalidParameter", "LOSSES", "Loss", "Problem",
            "Regularizer", "parse_attack", "parse_loss", "parse_regularizer", "solve", "sweep", "SweepResult",
            "optimal_lambda", "OptimalLambda", "optimal_reg_order", "OptimalRegOrder", "grid_sweep", "GridResult",
            "map_points", "seed_sequence", "dimension_factor", "empirical_rademacher", "rademacher_bound",
            "robust_margin_bound"]
+__all__ += ["MaxMargin", "Norm", "elastic_net_max_margin", "max_margin", "normalized_margin", "parse_norm",
+            "robust_margin", "robust_separability_radius", "KKTResidual", "alignment", "fenchel_young_gap",
+            "flow_alignment", "kkt_residual", "stationarity_gap"]

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "robustbias.cli.figures_cmd",
     "robustbias.cli.bound_cmd",
     "robustbias.cli.simulate_cmd",
+    "robustbias.cli.margin_cmd",
 )
 
 

@@ -1,0 +1,44 @@
+"""``robustbias margin``: the (robust) max-margin separator of a dataset stored as FILE.npz with arrays X and y."""
+from __future__ import annotations
+
+from . import add_json_flag
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("margin", help="max-margin separator of FILE.npz (arrays X, y) in an lp norm, optionally robust")
+    p.add_argument("--data", required=True, metavar="FILE.npz", help="npz file holding X (m x d) and y (m, +-1)")
+    p.add_argument("--norm", default="linf", help="normalisation of w: l1, l2, linf, l<p> (default linf = "
+                                                  "min_i y_i<w,x_i>/||w||_inf)")
+    p.add_argument("--eps", type=float, default=0.0, help="input attack radius (raw units; default 0)")
+    p.add_argument("--attack", default=None, help="input attack geometry linf, l2, l<p> (default linf)")
+    add_json_flag(p)
+    p.set_defaults(func=_margin, text=_text)
+
+
+def _load(path):
+    import numpy as np
+
+    from asymptotics.errors import InvalidParameter
+
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if "X" not in f or "y" not in f:
+                raise InvalidParameter("--data", f"{path} must hold arrays 'X' and 'y', found {sorted(f.files)}")
+            return np.asarray(f["X"], dtype=np.float64), np.asarray(f["y"], dtype=np.float64)
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, InvalidParameter):
+            raise
+        raise InvalidParameter("--data", f"cannot read {path} as an npz file ({exc})") from None
+
+
+def _margin(args):
+    from asymptotics.margins import max_margin
+
+    X, y = _load(args.data)
+    return max_margin(X, y, norm=args.norm, eps=args.eps, attack=args.attack)
+
+
+def _text(result) -> str:
+    lines = [repr(result), "w = " + " ".join(f"{v:.6g}" for v in result.w[:20]) + (" ..." if result.w.size > 20
+                                                                                   else "")]
+    return "\n".join(lines)
