@@ -163,8 +163,8 @@ class DiagonalNet(nn.Module):
     Examples
     --------
     >>> net = DiagonalNet(3, depth=2, init_scale=0.1)
-    >>> net.predictor()
-    tensor([0., 0., 0.])
+    >>> net.predictor().tolist()
+    [0.0, 0.0, 0.0]
     """
 
     def __init__(self, in_features: int, depth: int = 2, init_scale: float = 1e-2,
