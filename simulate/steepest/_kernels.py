@@ -189,7 +189,10 @@ def run_one(Z, theta0, model, depth, p, ps, eps, lr, max_lr, normalized, loss_sc
             qmin = min(qmin, acc)
             r[i] = scale * (acc - eps * nrm_att)
             rmin = min(rmin, r[i])
-        if logistic:
+        nphi = pnorm(phi, p)
+        hom = nphi ** depth
+        rob = qmin - eps * nrm_att
+        if logistic and rmin < 35.0:
             sp_min = softplus(-rmin)
             log_scale = -sp_min
             big = -math.inf
@@ -200,13 +203,25 @@ def run_one(Z, theta0, model, depth, p, ps, eps, lr, max_lr, normalized, loss_sc
             for i in range(m):
                 total += math.exp(log_logistic_loss(r[i]) - big)
             log_loss = big + math.log(total)
+            log_ratio = log_scale - log_loss
+            if log_loss < -30.0:
+                inv = -log_loss - 0.5 * math.exp(log_loss)
+            else:
+                inv = -math.log(math.expm1(math.exp(log_loss)))
+            smooth = inv / (scale * hom)
         else:
-            log_scale = -rmin
+            # exponential loss, or logistic with r_min >= 35 where l(r) = e^{-r}(1 + O(e^{-35})): weights from the
+            # phi-margins, a_i = exp(-e^{D kappa}(q_i - q_min)), so an astronomically large scale gives 0 or 1
             total = 0.0
             for i in range(m):
-                a[i] = math.exp(-(r[i] - rmin))
+                diff = q[i] - qmin
+                a[i] = 1.0 if diff == 0.0 else math.exp(-scale * diff)
                 total += a[i]
-            log_loss = -rmin + math.log(total)
+            log_s = math.log(total)
+            log_scale = -rmin
+            log_loss = -rmin + log_s
+            log_ratio = -log_s
+            smooth = rob / hom - log_s / (scale * hom)
         suma = 0.0
         for i in range(m):
             suma += a[i]
@@ -224,22 +239,14 @@ def run_one(Z, theta0, model, depth, p, ps, eps, lr, max_lr, normalized, loss_sc
                 v[j] = c[j] * depth * phi[j] ** (depth - 1)
                 v[d + j] = -c[j] * depth * phi[d + j] ** (depth - 1)
         while k < K and ckpt[k] == t:
-            nphi = pnorm(phi, p)
             nw2 = pnorm(w, 2.0)
-            rob = qmin - eps * nrm_att
-            hom = nphi ** depth
             stats[k, 0] = log_loss
             stats[k, 1] = qmin / pnorm(w, 1.0)
             stats[k, 2] = qmin / nw2
             stats[k, 3] = qmin / pnorm(w, math.inf)
             stats[k, 4] = qmin / hom
             stats[k, 5] = rob / hom
-            if logistic:
-                loss = math.exp(log_loss)
-                inv = -log_loss - 0.5 * loss if log_loss < -30.0 else -math.log(math.expm1(loss))
-            else:
-                inv = -log_loss
-            stats[k, 6] = inv / (scale * hom)
+            stats[k, 6] = smooth
             dot = 0.0
             for j in range(P):
                 dot += phi[j] * v[j]
@@ -255,11 +262,16 @@ def run_one(Z, theta0, model, depth, p, ps, eps, lr, max_lr, normalized, loss_sc
             break
         steepest_step(v, p, normalized, step)
         log_lr = math.log(lr)
-        if loss_scaled:
-            log_lr = min(log_lr - log_loss, math.log(max_lr))
         if normalized:
+            if loss_scaled:
+                log_lr = min(log_lr - log_loss, math.log(max_lr))
             log_mult = log_lr - kappa
+        elif loss_scaled and (math.isinf(max_lr) or log_lr - log_loss < math.log(max_lr)):
+            # eta_t e^{log_scale} = lr e^{log_scale - log L}: use the finite ratio (both terms may be infinite)
+            log_mult = log_lr + log_ratio + (depth - 2.0) * kappa
         else:
+            if loss_scaled:
+                log_lr = math.log(max_lr)
             log_mult = log_lr + log_scale + (depth - 2.0) * kappa
         mult = math.exp(log_mult)
         big = 0.0

@@ -101,6 +101,9 @@ def _simulate(X, y, *, model, depth, norm, steps, lr, normalized, schedule, loss
     if not (np.all(np.isfinite(lrs)) and np.all(lrs > 0)):
         raise InvalidParameter("lr", f"must be finite and > 0, got {lr!r}")
     max_lr = V.real("max_lr", max_lr, low=0.0, low_open=True, allow_inf=True)
+    if normalized and schedule == "loss_scaled" and math.isinf(max_lr):
+        raise InvalidParameter("max_lr", "normalized steps with eta_t = lr/L_t grow like e^{q_min}: give a finite "
+                                         "max_lr (e.g. 1.0)")
     ckpt = checkpoint_steps(steps, checkpoints) if np.ndim(checkpoints) == 0 else _explicit(checkpoints)
     P = theta0.shape[-1]
     theta0 = np.ascontiguousarray(np.broadcast_to(theta0, (B, P)), dtype=np.float64)
@@ -109,6 +112,11 @@ def _simulate(X, y, *, model, depth, norm, steps, lr, normalized, schedule, loss
     with np.errstate(all="ignore"):
         K.run_batch(Z, theta0, model, float(depth), float(nrm.p), float(att.dual_exponent), eps, lrs, max_lr,
                     bool(normalized), schedule == "loss_scaled", loss == "logistic", ckpt, stats, wout)
+    if np.isnan(stats[:, 1:, 0]).any():
+        import warnings
+
+        warnings.warn("steepest descent diverged (NaN loss): the step size is too large for this norm and data",
+                      RuntimeWarning, stacklevel=3)
     if not batched:
         stats, wout = stats[0], wout[0]
     table = {name: stats[..., i] for i, name in enumerate(K.STATS)}

@@ -44,7 +44,8 @@ def _subgrad(w, ps):
         j = int(np.argmax(np.abs(w)))
         out[j] = np.sign(w[j])
         return out
-    return np.sign(w) * (np.abs(w) / np.linalg.norm(w, ord=ps)) ** (ps - 1.0)
+    n = np.linalg.norm(w, ord=ps)
+    return np.zeros_like(w) if n == 0 else np.sign(w) * (np.abs(w) / n) ** (ps - 1.0)
 
 
 def _softplus(x):
@@ -75,43 +76,50 @@ def reference_descent(X, y, norm="l2", steps=1000, lr=0.1, normalized=False, sch
             w = phi[:d] ** depth - phi[d:] ** depth if diag else phi.copy()
             natt = _lp(w, ps) if eps > 0 else 0.0
             s = _subgrad(w, ps) if eps > 0 else np.zeros(d)
-            scale = math.exp(depth * kappa)
+            scale = np.exp(np.float64(depth * kappa))
             q = Z @ w
             r = scale * (q - eps * natt)
             rmin = r.min()
-            if loss == "logistic":
+            nphi = np.float64(_lp(phi, p))
+            hom = nphi ** depth
+            rob = q.min() - eps * natt
+            if loss == "logistic" and rmin < 35.0:
                 a = np.exp(_softplus(-rmin) - _softplus(-r))
                 log_scale = -_softplus(-rmin)
                 ll = np.where(r > 35.0, -r - 0.5 * np.exp(-r), np.log(np.log1p(np.exp(-r))))
                 log_loss = ll.max() + math.log(np.exp(ll - ll.max()).sum())
+                log_ratio = log_scale - log_loss
+                if log_loss < -30:
+                    inv = -log_loss - 0.5 * math.exp(log_loss)
+                else:
+                    inv = -math.log(math.expm1(math.exp(log_loss)))
+                smooth = inv / (scale * hom)
             else:
-                a = np.exp(-(r - rmin))
-                log_scale = -rmin
-                log_loss = -rmin + math.log(a.sum())
+                diff = q - q.min()
+                a = np.where(diff == 0.0, 1.0, np.exp(-scale * diff))
+                log_s = math.log(a.sum())
+                log_scale, log_loss, log_ratio = -rmin, -rmin + log_s, -log_s
+                smooth = rob / hom - log_s / (scale * hom)
             c = Z.T @ a - eps * a.sum() * s
             v = np.r_[c * depth * phi[:d] ** (depth - 1), -c * depth * phi[d:] ** (depth - 1)] if diag else c
             while k < ckpt.size and ckpt[k] == t:
-                nphi = _lp(phi, p)
-                hom = nphi ** depth
-                rob = q.min() - eps * natt
-                if loss == "logistic":
-                    inv = -log_loss - 0.5 * math.exp(log_loss) if log_loss < -30 else -math.log(math.expm1(
-                        math.exp(log_loss)))
-                else:
-                    inv = -log_loss
-                n1, n2, ni = _lp(w, 1), _lp(w, 2), _lp(w, math.inf)
+                n1, n2, ni = (np.float64(_lp(w, o)) for o in (1, 2, math.inf))
                 stats[k] = [log_loss, q.min() / n1, q.min() / n2, q.min() / ni, q.min() / hom, rob / hom,
-                            inv / (scale * hom), phi @ v / (nphi * _lp(v, _dual(p))), kappa + math.log(nphi),
+                            smooth, phi @ v / (nphi * _lp(v, _dual(p))), kappa + np.log(nphi),
                             rob / n1, rob / n2, rob / ni]
                 wout[k] = w / n2
                 k += 1
             if t == ckpt[-1]:
                 break
             log_lr = math.log(lr)
-            if schedule == "loss_scaled":
-                log_lr = min(log_lr - log_loss, math.log(max_lr))
-            log_mult = log_lr - kappa if normalized else log_lr + log_scale + (depth - 2.0) * kappa
-            phi = phi + math.exp(log_mult) * _step(v, p, normalized)
+            scaled = schedule == "loss_scaled"
+            if normalized:
+                log_mult = (min(log_lr - log_loss, math.log(max_lr)) if scaled else log_lr) - kappa
+            elif scaled and (math.isinf(max_lr) or log_lr - log_loss < math.log(max_lr)):
+                log_mult = log_lr + log_ratio + (depth - 2.0) * kappa
+            else:
+                log_mult = (math.log(max_lr) if scaled else log_lr) + log_scale + (depth - 2.0) * kappa
+            phi = phi + np.exp(np.float64(log_mult)) * _step(v, p, normalized)
             big = np.abs(phi).max()
             if diag and big > 0 and (big > RESCALE_HIGH or big < RESCALE_LOW):
                 phi = phi / big
