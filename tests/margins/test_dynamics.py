@@ -73,9 +73,9 @@ def test_batch_equals_individual_runs():
     data = [random_separable(s, m=10, d=8) for s in range(3)]
     X = np.stack([d[0] for d in data])
     y = np.stack([d[1] for d in data])
-    batch = steepest_descent(X, y, norm="linf", steps=200, lr=[0.01, 0.02, 0.03], checkpoints=5)
+    batch = steepest_descent(X, y, norm="linf", steps=200, lr=[0.01, 0.02, 0.03], normalized=True, checkpoints=5)
     for b in range(3):
-        one = steepest_descent(X[b], y[b], norm="linf", steps=200, lr=0.01 * (b + 1), checkpoints=5)
+        one = steepest_descent(X[b], y[b], norm="linf", steps=200, lr=0.01 * (b + 1), normalized=True, checkpoints=5)
         np.testing.assert_array_equal(batch.w[b], one.w)
 
 
