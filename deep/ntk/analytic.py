@@ -14,9 +14,10 @@ Recursion (arc-cosine kernels of degree 1 and 0, Cho & Saul 2009; Jacot et al. 2
 
 and NNGP = ``Sigma^{L+1}``, NTK = ``Theta^{L+1}``; for ``C`` outputs the kernels are these times ``I_C`` (only the
 ``n1 x n2`` block is returned, as neural-tangents does for analytic kernels). ``rho`` is clipped to
-``[-1 + 1e-7, 1 - 1e-7]`` so that the input gradient (``d arccos/d rho = -1/sqrt(1 - rho^2)``) stays finite when ``x``
-equals or is parallel to a training point (spec §0.2 pitfall (i)); the diagonals are computed by their own exact
-recursion ``Sigma^{l+1}(x,x) = sigma_w^2 Sigma^l(x,x)/2 + sigma_b^2``.
+``[-1 + 1e-7, 1 - 1e-7]`` inside ``arccos`` so that the input gradient (``d arccos/d rho = -1/sqrt(1 - rho^2)``)
+stays finite when ``x`` equals or is parallel to a training point (spec §0.2 pitfall (i)); beyond the clip the angle is
+set to exactly 0 (or pi) with zero gradient, so the diagonal equals the exact recursion
+``Sigma^{l+1}(x,x) = sigma_w^2 Sigma^l(x,x)/2 + sigma_b^2`` to rounding (``cos theta`` is the unclipped ``rho``).
 
 The same code runs on numpy arrays and on torch tensors (differentiable in the inputs, used to attack kernel machines).
 """
@@ -97,8 +98,9 @@ def _block(x1, x2, spec: ReLUKernelSpec, diag1, diag2, want_ntk: bool):
     theta_k = sigma
     for layer in range(spec.depth):
         norm = xp.sqrt(diag1[layer][:, None] * diag2[layer][None, :])
-        rho = xp.clip(sigma / norm, -1.0 + RHO_CLIP, 1.0 - RHO_CLIP)
-        angle = xp.arccos(rho)
+        rho = xp.clip(sigma / norm, -1.0, 1.0)
+        inner = xp.arccos(xp.clip(rho, -1.0 + RHO_CLIP, 1.0 - RHO_CLIP))
+        angle = xp.where(rho >= 1.0 - RHO_CLIP, 0.0, xp.where(rho <= -1.0 + RHO_CLIP, math.pi, inner))
         e_relu = norm * (xp.sin(angle) + (math.pi - angle) * rho) / (2 * math.pi)
         sigma = sw2 * e_relu + sb2
         if want_ntk:
@@ -110,10 +112,11 @@ class _Torch:
     def __init__(self):
         import torch
         self.sqrt, self.arccos, self.sin, self.clip, self.cat = torch.sqrt, torch.arccos, torch.sin, torch.clamp, torch.cat
+        self.where = torch.where
 
 
 class _Numpy:
-    sqrt, arccos, sin, clip = np.sqrt, np.arccos, np.sin, np.clip
+    sqrt, arccos, sin, clip, where = np.sqrt, np.arccos, np.sin, np.clip, np.where
 
     @staticmethod
     def cat(parts, dim=0):

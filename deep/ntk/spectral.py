@@ -31,7 +31,7 @@ def spectral_bias_circle(n: int = 64, frequencies=(1, 3, 6), depth: int = 1, sig
                          record=50, seed: int = 0) -> dict:
     r"""Residual of each Fourier mode of ``y(t) = sum_k cos(k t)`` under kernel gradient flow (exact) and, if
     ``width > 0``, under gradient descent of an NTK-parameterised MLP (:class:`~deep.ntk.model.NTKMLP`) from
-    its (random) initial function, with the residual ``f_t - y`` minus the initial output projected on the modes.
+    its (random) initial function ``f_0``; both report ``v_k^T (f_t - y) / v_k^T (f_0 - y)`` for the unit mode ``v_k``.
 
     Returns ``{"steps", "frequencies", "eigenvalues", "theory" (K x T), "network" (K x T or None)}``; theory residuals
     are ``exp(-lr lambda_k t / n)`` (normalised to 1 at t = 0).
@@ -56,13 +56,13 @@ def spectral_bias_circle(n: int = 64, frequencies=(1, 3, 6), depth: int = 1, sig
         net = NTKMLP(2, [width] * depth, sigma_w=sigma_w, sigma_b=sigma_b, generator=gen, dtype=torch.float64)
         with torch.no_grad():
             f0 = net(X).clone()
-        r0 = modes @ (-y)
+        r0 = modes @ (f0 - y)
         opt = torch.optim.SGD(net.parameters(), lr=lr)
         cols, rec = [], set(times.tolist())
         for step in range(steps + 1):
             out = net(X)
             if step in rec:
-                cols.append((modes @ (out.detach() - f0 - y)) / r0)
+                cols.append((modes @ (out.detach() - y)) / r0)
             if step == steps:
                 break
             opt.zero_grad()
