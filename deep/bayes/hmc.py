@@ -1,0 +1,157 @@
+r"""Full-batch Hamiltonian Monte Carlo (Neal 2011) with step-size adaptation, acceptance and split-R-hat.
+
+Target ``pi(theta) ∝ exp(-U(theta))``, ``K`` chains in parallel (``theta`` of shape ``(K, D)``), identity mass.
+One iteration per chain: ``p ~ N(0, I)``; ``L`` leapfrog steps of size ``e``
+(``p -= e/2 grad U; [theta += e p; p -= e grad U] x (L-1); theta += e p; p -= e/2 grad U``); accept with probability
+``min(1, exp(H0 - H1))``, ``H = U + |p|^2/2`` (a non-finite ``H1`` is a rejection).
+Adaptation (burn-in only): ``log e_k += g_t (a_k - target)``, ``g_t = 2 / (t + 1)^0.6`` (Robbins-Monro on the
+acceptance probability ``a_k``); after burn-in each chain's step size is frozen at the exponential of the mean of
+``log e_k`` over the second half of burn-in. Split-R-hat (Gelman et al., BDA3 §11.4): each chain halved, ``B/n`` =
+variance of the ``2K`` half-chain means, ``W`` = mean within-half variance, ``R = sqrt(((n-1)/n W + B/n) / W)``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call
+
+from asymptotics.errors import InvalidParameter
+from asymptotics.validation import integer, positive, real
+
+
+@dataclass(frozen=True)
+class HMCResult:
+    """Kept samples ``(K, S, D)``, per-chain acceptance rate after burn-in, final step sizes and split-R-hat."""
+
+    samples: torch.Tensor
+    acceptance: torch.Tensor
+    step_size: torch.Tensor
+    rhat: torch.Tensor
+    rhat_max: float
+
+    def to_dict(self) -> dict:
+        return {"acceptance": self.acceptance.tolist(), "step_size": self.step_size.tolist(),
+                "rhat_max": self.rhat_max}
+
+
+def split_rhat(chains: torch.Tensor) -> torch.Tensor:
+    """Split-R-hat per coordinate of ``chains`` ``(K, S, D)`` (``S >= 4``)."""
+    if chains.ndim != 3 or chains.shape[1] < 4:
+        raise InvalidParameter("chains", "must have shape (K, S, D) with S >= 4")
+    half = chains.shape[1] // 2
+    parts = torch.cat([chains[:, :half], chains[:, half:2 * half]], 0).double()
+    n = half
+    W = parts.var(1).mean(0)
+    B_over_n = parts.mean(1).var(0)
+    var_plus = (n - 1) / n * W + B_over_n
+    return torch.sqrt(var_plus / W.clamp_min(1e-300))
+
+
+def _grad(potential, theta):
+    theta = theta.detach().requires_grad_(True)
+    with torch.enable_grad():
+        u = potential(theta)
+        (g,) = torch.autograd.grad(u.sum(), theta)
+    return u.detach(), g
+
+
+def hmc(potential, theta0: torch.Tensor, num_samples: int = 200, burn_in: int = 200, step_size: float = 1e-2,
+        leapfrog_steps: int = 20, target_accept: float = 0.7, thin: int = 1,
+        generator: torch.Generator | None = None) -> HMCResult:
+    r"""Sample ``K`` chains of HMC for ``exp(-potential)``.
+
+    Parameters
+    ----------
+    potential : callable
+        ``(K, D) -> (K,)`` potential energy ``U`` (negative log density up to a constant), differentiable.
+    theta0 : tensor (K, D)
+        Starting points (``K >= 2`` for R-hat).
+    num_samples, burn_in, thin : int
+        Kept iterations (every ``thin``-th after burn-in), adaptation iterations.
+    step_size : float
+        Initial leapfrog step.
+    leapfrog_steps : int
+    target_accept : float
+        Acceptance probability targeted by the adaptation.
+    generator : torch.Generator, optional
+
+    Returns
+    -------
+    HMCResult
+    """
+    if theta0.ndim != 2:
+        raise InvalidParameter("theta0", f"must have shape (K, D), got {tuple(theta0.shape)}")
+    integer("num_samples", num_samples, low=1)
+    integer("burn_in", burn_in, low=0)
+    integer("thin", thin, low=1)
+    integer("leapfrog_steps", leapfrog_steps, low=1)
+    positive("step_size", step_size)
+    real("target_accept", target_accept, low=0.0, high=1.0, low_open=True, high_open=True)
+    theta = theta0.detach().clone()
+    K = theta.shape[0]
+    log_eps = torch.full((K,), math.log(step_size), dtype=theta.dtype, device=theta.device)
+    history, kept, accepted = [], [], torch.zeros(K, dtype=theta.dtype, device=theta.device)
+    u, g = _grad(potential, theta)
+    total = burn_in + num_samples * thin
+    for t in range(total):
+        eps = log_eps.exp()[:, None]
+        p = torch.randn(theta.shape, generator=generator, dtype=theta.dtype, device=theta.device)
+        h0 = u + 0.5 * (p * p).sum(1)
+        q, pn, gq = theta, p - 0.5 * eps * g, g
+        for step in range(leapfrog_steps):
+            q = q + eps * pn
+            uq, gq = _grad(potential, q)
+            pn = pn - (eps if step < leapfrog_steps - 1 else 0.5 * eps) * gq
+        h1 = uq + 0.5 * (pn * pn).sum(1)
+        log_a = torch.where(torch.isfinite(h1), (h0 - h1).clamp(max=0.0), torch.full_like(h1, -math.inf))
+        a = log_a.exp()
+        accept = torch.rand(K, generator=generator, dtype=theta.dtype, device=theta.device) < a
+        theta = torch.where(accept[:, None], q, theta)
+        u = torch.where(accept, uq, u)
+        g = torch.where(accept[:, None], gq, g)
+        if t < burn_in:
+            log_eps = log_eps + 2.0 / (t + 1) ** 0.6 * (a - target_accept)
+            if t >= burn_in // 2:
+                history.append(log_eps.clone())
+            if t == burn_in - 1 and history:
+                log_eps = torch.stack(history).mean(0)
+        else:
+            accepted += accept.to(theta.dtype)
+            if (t - burn_in) % thin == thin - 1:
+                kept.append(theta.clone())
+    samples = torch.stack(kept, 1)
+    rhat = split_rhat(samples) if samples.shape[1] >= 4 else torch.full((theta.shape[1],), math.nan)
+    return HMCResult(samples=samples, acceptance=accepted / (num_samples * thin), step_size=log_eps.exp(),
+                     rhat=rhat, rhat_max=float(rhat.max()))
+
+
+def bnn_hmc(model, X, y, prior_std: float = 1.0, chains: int = 2, num_samples: int = 100, burn_in: int = 100,
+            step_size: float = 1e-3, leapfrog_steps: int = 20, target_accept: float = 0.7, thin: int = 1,
+            init=None, generator: torch.Generator | None = None):
+    r"""Full-batch HMC for a classifier: ``U(theta) = sum_i CE(f(x_i; theta), y_i) + |theta|^2 / (2 prior_std^2)``.
+
+    Chains start at ``init`` (a flat vector, e.g. a trained network's parameters) or at ``model``'s parameters.
+    Returns ``(posterior, result)`` with a :class:`~deep.bayes.ParameterSamplesPosterior` holding the kept samples
+    of all chains (chain-major order).
+    """
+    from .posterior import ParameterSamplesPosterior
+
+    positive("prior_std", prior_std)
+    integer("chains", chains, low=1)
+    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()]) if init is None else init.detach()
+    wrap = ParameterSamplesPosterior(model, [flat])
+
+    def potential(thetas):
+        out = []
+        for theta in thetas:
+            logits = functional_call(model, wrap.unflatten(theta), (X,))
+            out.append(F.cross_entropy(logits, y, reduction="sum") + (theta * theta).sum() / (2 * prior_std ** 2))
+        return torch.stack(out)
+
+    theta0 = flat[None].repeat(chains, 1)
+    result = hmc(potential, theta0, num_samples, burn_in, step_size, leapfrog_steps, target_accept, thin, generator)
+    samples = [s for chain in result.samples for s in chain]
+    return ParameterSamplesPosterior(model, samples), result
