@@ -141,6 +141,31 @@ def log_logistic_loss(r):
     return math.log(math.log1p(math.exp(-r)))
 
 
+_FAST = {"reassoc", "contract", "nsz", "arcp"}   # SIMD reductions; no nnan/ninf: infinities stay meaningful
+
+
+@nb.njit(cache=True, error_model="numpy", fastmath=_FAST)
+def rows_dot(Z, w, q):
+    """q = Z w (one pass over the rows, vectorised reduction)."""
+    m, d = Z.shape
+    for i in range(m):
+        acc = 0.0
+        for j in range(d):
+            acc += Z[i, j] * w[j]
+        q[i] = acc
+
+
+@nb.njit(cache=True, error_model="numpy", fastmath=_FAST)
+def add_weighted_rows(Z, a, c):
+    """c += Z^T a."""
+    m, d = Z.shape
+    for i in range(m):
+        ai = a[i]
+        if ai != 0.0:
+            for j in range(d):
+                c[j] += ai * Z[i, j]
+
+
 @nb.njit(cache=True, error_model="numpy")
 def predictor(phi, model, depth, w):
     """w(phi): phi itself (model 0, linear) or u^D - v^D with phi = [u, v] (model 1, diagonal network)."""
@@ -181,13 +206,10 @@ def run_one(Z, theta0, model, depth, p, ps, eps, lr, max_lr, normalized, loss_sc
         scale = math.exp(depth * kappa)
         rmin = math.inf
         qmin = math.inf
+        rows_dot(Z, w, q)
         for i in range(m):
-            acc = 0.0
-            for j in range(d):
-                acc += Z[i, j] * w[j]
-            q[i] = acc
-            qmin = min(qmin, acc)
-            r[i] = scale * (acc - eps * nrm_att)
+            qmin = min(qmin, q[i])
+            r[i] = scale * (q[i] - eps * nrm_att)
             rmin = min(rmin, r[i])
         nphi = pnorm(phi, p)
         hom = nphi ** depth
@@ -227,10 +249,7 @@ def run_one(Z, theta0, model, depth, p, ps, eps, lr, max_lr, normalized, loss_sc
             suma += a[i]
         for j in range(d):
             c[j] = -eps * suma * s[j]
-        for i in range(m):
-            ai = a[i]
-            for j in range(d):
-                c[j] += ai * Z[i, j]
+        add_weighted_rows(Z, a, c)
         if model == 0:
             for j in range(d):
                 v[j] = c[j]
