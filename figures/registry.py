@@ -32,6 +32,8 @@ FIGURE_MODULES = (
     "figures.winning_reg_map",
     "figures.convergence_map",
     "figures.rademacher_vs_dimension",
+    "figures.price_gap_vs_m",
+    "figures.price_benefit_map",
     "figures.icl_phases",
     "figures.icl_attention",
     "figures.icl_stumbling_block",
