@@ -45,6 +45,10 @@ class KernelMachine:
     relative_ridge : bool
         If True, the ridge is ``ridge * mean(diag K(X,X))`` (scale-free jitter, spec §1.4).
     kernel_options : dict, optional
+    flow_time : float, optional
+        ``tau = eta t``: use the gradient-flow predictor of spec §0.1 at time ``t`` for the halved mean squared error,
+        ``alpha = V diag((1 - exp(-tau lambda_i / n)) / lambda_i) V^T Y`` (the infinite-width limit of a network
+        trained by GD with learning rate ``eta`` for ``t`` steps, started from a zero function); ``ridge`` is ignored.
 
     Attributes
     ----------
@@ -59,7 +63,8 @@ class KernelMachine:
     True
     """
 
-    def __init__(self, X, Y, kernel="ntk", ridge: float = 0.0, relative_ridge: bool = False, kernel_options=None):
+    def __init__(self, X, Y, kernel="ntk", ridge: float = 0.0, relative_ridge: bool = False, kernel_options=None,
+                 flow_time: float | None = None):
         self.X = _as64(X)
         self.Y = _as64(Y, self.X.device)
         if self.X.ndim != 2:
@@ -75,8 +80,18 @@ class KernelMachine:
         self.ridge_value = float(ridge) * scale
         evals, evecs = torch.linalg.eigh(self.K)
         self.eigenvalues, self.eigenvectors = evals.flip(0), evecs.flip(1)
-        A = self.K + self.ridge_value * torch.eye(self.K.shape[0], dtype=self.K.dtype, device=self.K.device)
-        self.alpha = torch.linalg.solve(A, self.Y)
+        n = self.K.shape[0]
+        lam = self.eigenvalues.clamp(min=0.0)
+        if flow_time is None:
+            self.filter = 1.0 / (self.eigenvalues + self.ridge_value)
+            A = self.K + self.ridge_value * torch.eye(n, dtype=self.K.dtype, device=self.K.device)
+            self.alpha = torch.linalg.solve(A, self.Y)
+        else:
+            tau = nonnegative("flow_time", flow_time)
+            self.filter = torch.where(lam > 0, -torch.expm1(-tau * lam / n) / lam.clamp(min=1e-300),
+                                      torch.full_like(lam, tau / n))
+            coef = self.eigenvectors.T @ self.Y
+            self.alpha = self.eigenvectors @ (coef * (self.filter if self.Y.ndim == 1 else self.filter[:, None]))
 
     @property
     def n_features(self) -> int:
@@ -86,12 +101,13 @@ class KernelMachine:
         return self.kernel(_as64(x, self.X.device), self.X) @ self.alpha
 
     def feature_weights(self, indices=None) -> torch.Tensor:
-        r"""Dual weights of features ``indices``: ``w_i = (lambda_i + ridge)^{-1} v_i (v_i^T Y)``,
+        r"""Dual weights of features ``indices``: ``w_i = g(lambda_i) v_i (v_i^T Y)`` with the spectral filter
+        ``g(lambda) = (lambda + ridge)^{-1}`` (or the gradient-flow filter when ``flow_time`` is set),
         shape ``(k, n)`` (binary) or ``(k, n, C)``; ``f_i(x) = K(x, X) w_i``."""
         idx = self._indices(indices)
         V = self.eigenvectors[:, idx]                                   # (n, k)
         coef = V.T @ self.Y                                              # (k,) or (k, C)
-        scale = 1.0 / (self.eigenvalues[idx] + self.ridge_value)
+        scale = self.filter[idx]
         if self.Y.ndim == 1:
             return (V * (scale * coef)).T
         return torch.einsum("nk,kc->knc", V * scale, coef)
