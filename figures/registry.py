@@ -43,6 +43,13 @@ FIGURE_MODULES = (
     "figures.theory_vs_simulation",
     "figures.margins_steepest_descent",
     "figures.robust_erm_nets",
+    "figures.neural_collapse_attack",
+    "figures.bnn_attacks",
+    "figures.ntk_kernel_attacks",
+    "figures.ntk_features",
+    "figures.ntk_dynamics",
+    "figures.kip_distillation",
+    "figures.ntk_spectral_bias",
 )
 
 PRESET_NAMES = ("quick", "paper")
