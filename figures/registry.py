@@ -51,7 +51,6 @@ FIGURE_MODULES = (
     "figures.ntk_kernel_attacks",
     "figures.ntk_features",
     "figures.ntk_dynamics",
-    "figures.kip_distillation",
     "figures.ntk_spectral_bias",
 )
 
