@@ -52,6 +52,7 @@ FIGURE_MODULES = (
     "figures.ntk_features",
     "figures.ntk_dynamics",
     "figures.ntk_spectral_bias",
+    "figures.kip_distillation",
 )
 
 PRESET_NAMES = ("quick", "paper")
