@@ -250,6 +250,14 @@ def run_one(Z, theta0, model, depth, p, ps, eps, lr, max_lr, normalized, loss_sc
         for j in range(d):
             c[j] = -eps * suma * s[j]
         add_weighted_rows(Z, a, c)
+        if eps > 0 and ps == 1.0:
+            # zero coordinates: the minimum-norm element of the subdifferential of the l1 attack term, i.e. the
+            # data pull soft-thresholded by eps * sum(a); sign(0) = 0 instead lets CD oscillate near eps*
+            thr = eps * suma
+            for j in range(d):
+                if w[j] == 0.0:
+                    g = c[j]
+                    c[j] = (g - thr) if g > thr else ((g + thr) if g < -thr else 0.0)
         if model == 0:
             for j in range(d):
                 v[j] = c[j]

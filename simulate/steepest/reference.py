@@ -101,6 +101,9 @@ def reference_descent(X, y, norm="l2", steps=1000, lr=0.1, normalized=False, sch
                 log_scale, log_loss, log_ratio = -rmin, -rmin + log_s, -log_s
                 smooth = rob / hom - log_s / (scale * hom)
             c = Z.T @ a - eps * a.sum() * s
+            if eps > 0 and ps == 1.0:                 # minimum-norm subgradient at zero coordinates
+                zero = w == 0.0
+                c[zero] = np.sign(c[zero]) * np.maximum(np.abs(c[zero]) - eps * a.sum(), 0.0)
             v = np.r_[c * depth * phi[:d] ** (depth - 1), -c * depth * phi[d:] ** (depth - 1)] if diag else c
             while k < ckpt.size and ckpt[k] == t:
                 n1, n2, ni = (np.float64(_lp(w, o)) for o in (1, 2, math.inf))
