@@ -108,9 +108,11 @@ def compute(params: dict, progress: bool = False) -> dict:
     for n in SETS:
         results["krr"][n] = _evaluate(krr[n], krr["full"], Xt, yt, params, gen)
         results["net"][n] = _evaluate(nets[n], nets["full"], Xt, yt, params, gen)
-    images = {n: sets[n][0][:8].cpu().numpy() for n in ("random", "kip", "robust_kip")}
+    half = int(init.numel()) // 2
+    show = torch.cat([torch.arange(min(4, half)), half + torch.arange(min(4, half))]).to(dev)
+    images = {n: sets[n][0][show].cpu().numpy() for n in ("random", "kip", "robust_kip")}
     return {"sets": list(SETS), "attacks": list(ATTACKS), "results": results, "objective": objective,
-            "loss_trace": traces, "images": images, "support_labels": sets["random"][1][:8].cpu().tolist(),
+            "loss_trace": traces, "images": images, "support_labels": sets["random"][1][show].cpu().tolist(),
             "support_size": int(init.numel()), "pool_size": int(X.shape[0])}
 
 
@@ -154,6 +156,7 @@ def plot(data: dict, params: dict):
     ax.set_yticks([4.5, 14.5, 24.5])
     ax.set_yticklabels(["random", "KIP", "robust\nKIP"], fontsize=7)
     ax.set_xticks([])
-    ax.set_title("support images (first 8)")
+    ax.grid(False)
+    ax.set_title(f"support images (4 per class, {params['pair'][0]} | {params['pair'][1]})")
     fig.tight_layout()
     return fig

@@ -63,10 +63,13 @@ def plot(data: dict, params: dict):
     for ax in axes[0, :2]:
         ax.axhline(data["majority"], color="grey", lw=0.8, ls=":")
     axes[0, 0].set(xlabel="eigen-index i (1 = largest eigenvalue)", ylabel="test accuracy of sign $f_i$",
-                   title=f"single features, PGD $\\epsilon$={params['eps']}")
-    axes[0, 0].legend(fontsize=5.5)
+                   title=f"single features, PGD $\\epsilon$={params['eps']}", ylim=(-0.02, 1.45),
+                   yticks=[0, 0.25, 0.5, 0.75, 1.0])
+    axes[0, 0].legend(fontsize=5.5, ncol=2, loc="upper center", frameon=False)
     axes[0, 1].set(xlabel="k", ylabel=r"accuracy of $f_{\leq k}$", title="partial sums of top-k features")
-    axes[0, 1].legend(fontsize=5.5)
+    lo = min(min(k["partial"]["robust"] + k["partial"]["clean"]) for k in data["kernels"])
+    axes[0, 1].set_ylim(max(0.0, lo - 0.05), 1.0 + 0.45 * (1.0 - max(0.0, lo - 0.05)))
+    axes[0, 1].legend(fontsize=5.5, ncol=2, loc="upper center", frameon=False)
     axes[0, 2].bar(np.arange(1, 11), data["consistency"], color="tab:blue")
     axes[0, 2].set(xlabel="eigen-index i", ylabel="|corr| on test points", ylim=(0, 1.05),
                    title=f"feature i: {data['kernels'][0]['name']} vs {data['kernels'][1]['name']}")

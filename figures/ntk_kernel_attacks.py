@@ -44,18 +44,22 @@ def plot(data: dict, params: dict):
         ax.plot(eps, [r["net_transfer"][j] for r in data["rows"]], "-s", ms=3, color=cols[j], label=f"net n={w}: transfer")
         ax.plot(eps, [r["net_whitebox"][j] for r in data["rows"]], ":", color=cols[j])
     ax.set(xlabel=r"$\ell_\infty$ radius $\epsilon$", ylabel="test accuracy",
-           title="solid: kernel-made attack, dotted: own PGD")
-    ax.legend(fontsize=6)
+           ylim=(0, 1.6), yticks=[0, 0.2, 0.4, 0.6, 0.8, 1.0],
+           title="solid: kernel's attack, dotted: own PGD")
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=5.5, ncol=2, loc="upper center", frameon=False)
     ax = axes[0, 1]
     for i, e in enumerate(eps):
         ax.semilogx(widths, data["rows"][i]["transfer_success"], "-o", ms=4, label=f"$\\epsilon$={e:g}")
-    ax.set(xlabel="width", ylabel="transfer success", title="kernel-fooled points that fool the net")
+    ax.set(xlabel="width", ylabel="transfer success", title="kernel-fooled points fooling the net")
+    ax.title.set_fontsize(9)
     ax.legend()
     ax = axes[0, 2]
     fd = np.asarray(data["rows"][0]["function_distance"])
     ax.loglog(widths, fd, "k-o", ms=4, label="measured")
     ax.loglog(widths, fd[0] * np.sqrt(widths[0] / widths), "k--", lw=0.8, label=r"$\propto$ width$^{-1/2}$")
     ax.set(xlabel="width", ylabel=r"$\|f_{net}-f_{NTK}\|/\|f_{NTK}\|$", title="trained net vs kernel predictor")
+    ax.title.set_fontsize(9)
     ax.legend()
     fig.tight_layout()
     return fig

@@ -45,16 +45,18 @@ def plot(data: dict, params: dict):
         if sb["network"] is not None:
             ax.semilogy(steps, np.maximum(np.asarray(sb["network"])[i], 1e-6), "-", color=cols[i],
                         label=f"k={k}, $\\lambda_k$={lam:.3g}")
-    ax.set(ylim=(1e-4, 2), xlabel="GD step", ylabel="mode residual (normalised)",
+    ax.set(ylim=(1e-4, 60), xlabel="GD step", ylabel="mode residual (normalised)",
            title=f"dashed: NTK flow, solid: net (width {params['width']})")
-    ax.legend(fontsize=6.5)
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=6.5, ncol=2, loc="upper right", frameon=False)
     ax = axes[0, 1]
     for kind, c in (("ntk", "tab:blue"), ("nngp", "tab:orange")):
         cv = data["curves"][kind]
         m, s = np.asarray(cv["error_mean"]), np.asarray(cv["error_std"])
         ax.loglog(cv["sizes"], m, "-o", ms=3, color=c, label=kind.upper())
         ax.fill_between(cv["sizes"], np.maximum(m - s, 1e-4), m + s, color=c, alpha=0.2)
-    ax.set(xlabel="training set size n", ylabel="test error", title="kernel regression learning curves, digits")
+    ax.set(xlabel="training set size n", ylabel="test error", title="kernel regression learning curves (digits)")
+    ax.title.set_fontsize(9)
     ax.legend()
     fig.tight_layout()
     return fig
