@@ -51,6 +51,24 @@ def _plain(obj):
     return obj
 
 
+def atomic_write_bytes(path, payload: bytes) -> Path:
+    """Write ``payload`` to ``path`` atomically: a temporary file in the same folder, fsync, then ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
 def point_key(params: dict, version: str | None = None) -> str:
     text = canonical(params) + "|" + (version or package_version())
     return hashlib.sha256(text.encode()).hexdigest()[:32]
@@ -83,19 +101,7 @@ class PointCache:
 
     def put(self, params: dict, record: dict) -> Path:
         payload = json.dumps({"params": _plain(params), "version": self.version, "record": _plain(record)}).encode()
-        path = self.path(params)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{path.stem}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return path
+        return atomic_write_bytes(self.path(params), payload)
 
     def entries(self) -> list[Path]:
         return sorted(p for p in self.folder.glob("*.json") if not p.name.startswith("."))

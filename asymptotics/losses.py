@@ -13,6 +13,8 @@ robust loss only where the margin is below 1); exponential ``e^{-u}``.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 from scipy.special import expit
 
@@ -20,22 +22,26 @@ from . import _kernels
 from .errors import InvalidParameter
 
 
-class Loss:
+class Loss(ABC):
     name: str = ""
     smooth: bool = True
     slope_at_zero: float = 0.0
 
+    @abstractmethod
     def value(self, u):
-        raise NotImplementedError
+        """See the module docstring."""
 
+    @abstractmethod
     def d1(self, u):
-        raise NotImplementedError
+        """See the module docstring."""
 
+    @abstractmethod
     def d2(self, u):
-        raise NotImplementedError
+        """See the module docstring."""
 
+    @abstractmethod
     def prox(self, w, V):
-        raise NotImplementedError
+        """See the module docstring."""
 
     def kinks(self, V) -> tuple:
         return ()

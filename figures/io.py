@@ -5,17 +5,11 @@ import json
 import math
 import os
 import tempfile
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-
-def package_version() -> str:
-    try:
-        return metadata.version("robustbias")
-    except metadata.PackageNotFoundError:  # running from a source tree without installation
-        return "0+unknown"
+from asymptotics.cache import atomic_write_bytes, package_version  # noqa: F401  (re-exported)
 
 
 def to_jsonable(obj):
@@ -36,23 +30,6 @@ def to_jsonable(obj):
     if hasattr(obj, "to_dict"):
         return to_jsonable(obj.to_dict())
     return obj
-
-
-def atomic_write_bytes(path: Path, payload: bytes) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def write_json(path: Path, data) -> Path:
