@@ -142,6 +142,6 @@ def distill(X_init, Y_init, X_train, Y_train, steps: int = 200, lr: float = 1e-2
         if clip:
             with torch.no_grad():
                 Xs.clamp_(0.0, 1.0)
-        result.loss.append(float(loss))
+        result.loss.append(float(loss.detach()))
     result.X, result.Y = Xs.detach(), Ys.detach()
     return result
