@@ -374,7 +374,13 @@ class StumblingBlockResult:
 
 
 def _train_task(config: IclConfig) -> "IclTrainingRun":
-    """One training run as a sweep-engine task (module level so that worker processes can unpickle it)."""
+    """One training run as a sweep-engine task (module level so that worker processes can unpickle it).
+
+    Inside a worker process torch gets one thread, so that parallel workers do not oversubscribe the cores."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        torch.set_num_threads(1)
     return train_icl(config)
 
 

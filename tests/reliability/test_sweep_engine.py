@@ -117,4 +117,5 @@ def test_network_runs_on_the_engine_do_not_depend_on_workers():
     parallel = stumbling_block(config, seeds=[0, 1], unigram_extra=3, jobs=2, executor="joblib")
     for arm in ("ds", "mix"):
         for a, b in zip(serial.runs[arm], parallel.runs[arm]):
-            np.testing.assert_array_equal(a.kl_to_truth, b.kl_to_truth)
+            # same seeds, same numbers up to float rounding (BLAS reduction order may differ between processes)
+            np.testing.assert_allclose(a.kl_to_truth, b.kl_to_truth, rtol=1e-6, atol=1e-9)
