@@ -62,10 +62,11 @@ class SweepResult:
         return not self.failures
 
 
-def sweep(param: str, values, *, warm_start=True, progress=False, **point) -> SweepResult:
+def sweep(param: str, values, *, warm_start=True, progress=False, solver_options=None, **point) -> SweepResult:
     """Solve ``point`` for each value of ``param`` ("alpha", "eps", "lam", "r" or "eps_test") with warm starts.
 
-    A one-axis, in-process case of :func:`asymptotics.grid_sweep` (same continuation order and failure handling).
+    A one-axis, in-process case of :func:`asymptotics.grid_sweep` (same continuation order and failure handling);
+    ``solver_options`` (tol, max_iter, blend, anderson) go to :func:`asymptotics.solve`.
 
     Example::
 
@@ -82,7 +83,7 @@ def sweep(param: str, values, *, warm_start=True, progress=False, **point) -> Sw
     if param in point:
         raise InvalidParameter(param, "is the swept parameter: give it in values, not as a keyword")
     grid = grid_sweep({param: vals}, continuation=param if warm_start else None, executor="serial",
-                      progress=progress, **point)
+                      progress=progress, solver_options=solver_options, **point)
     results = [FixedPoint(**r["result"]) if r["ok"] else None for r in grid.records]
     failures = [(float(r["params"][param]), r["error"]) for r in grid.records if not r["ok"]]
     return SweepResult(param, vals, results, failures)

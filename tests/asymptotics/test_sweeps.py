@@ -46,7 +46,8 @@ def test_optimal_reg_order_is_argmin_of_its_profile():
 
 def test_failed_point_is_recorded_and_sweep_continues():
     # lam = 0 on separable (noiseless) data has no finite minimiser: that point fails, the others are solved
-    res = sweep("lam", [0.05, 0.0, 0.01], alpha=3.0, eps=0.0, attack="linf", reg="l2")
+    res = sweep("lam", [0.05, 0.0, 0.01], alpha=3.0, eps=0.0, attack="linf", reg="l2",
+                solver_options={"max_iter": 300})
     assert res.results[0] is not None and res.results[2] is not None
     assert res.results[1] is None
     assert [v for v, _ in res.failures] == [0.0] and "no finite minimiser" in res.failures[0][1]
