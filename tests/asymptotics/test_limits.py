@@ -7,9 +7,9 @@ from asymptotics import Attack, DataModel, Regularizer, solve
 TOL = 1e-7   # both sides solved to a 1e-10 residual; differences come from the stopping point only
 
 
-def close(a, b, keys=("m", "q", "V", "P", "gen_error", "adv_error")):
-    for k in keys:
-        assert getattr(a, k) == pytest.approx(getattr(b, k), rel=TOL, abs=1e-10), k
+def close(a, b, keys=("m", "q", "V", "P", "gen_error", "adv_error")) -> bool:
+    """True when the fixed points agree on ``keys`` to TOL (relative)."""
+    return all(getattr(a, k) == pytest.approx(getattr(b, k), rel=TOL, abs=1e-10) for k in keys)
 
 
 @pytest.mark.parametrize("reg", ["l1", "l1.5", "l2", "l3"])
@@ -25,7 +25,7 @@ def test_eps_zero_has_no_attack_conjugate_and_robust_equals_clean(reg, attack):
 def test_eps_zero_does_not_depend_on_attack_geometry(reg):
     a = solve(alpha=0.7, eps=0.0, lam=0.05, attack="linf", reg=reg, tol=1e-10)
     b = solve(alpha=0.7, eps=0.0, lam=0.05, attack="l2", reg=reg, tol=1e-10)
-    close(a, b, keys=("m", "q", "V", "gen_error"))
+    assert close(a, b, keys=("m", "q", "V", "gen_error"))
 
 
 @pytest.mark.parametrize("point", [
@@ -45,7 +45,7 @@ def test_mahalanobis_identity_equals_l2(alpha, eps, lam):
     eye = np.ones(3)
     a = solve(alpha, eps, lam, attack="l2", reg="l2", tol=1e-10)
     b = solve(alpha, eps, lam, attack=Attack.mahalanobis(eye), reg=Regularizer.mahalanobis(np.eye(3)), tol=1e-10)
-    close(a, b)
+    assert close(a, b)
 
 
 def test_scaled_identity_covariances_rescale_eps_and_lam():
@@ -53,7 +53,7 @@ def test_scaled_identity_covariances_rescale_eps_and_lam():
     c, k = 2.5, 0.4
     a = solve(1.0, 0.3 * np.sqrt(c), 0.05 * k, attack="l2", reg="l2", tol=1e-10)
     b = solve(1.0, 0.3, 0.05, attack=Attack.mahalanobis([c, c]), reg=Regularizer.mahalanobis([k, k]), tol=1e-10)
-    close(a, b, keys=("m", "q", "V", "gen_error", "adv_error"))
+    assert close(a, b, keys=("m", "q", "V", "gen_error", "adv_error"))
 
 
 def test_l2_attack_is_effective_ridge():
@@ -69,7 +69,7 @@ def test_l2_attack_is_effective_ridge():
 def test_identity_spectra_equal_isotropic():
     a = solve(1.0, 0.3, 0.05, attack="linf", reg="l1", tol=1e-10)
     b = solve(1.0, 0.3, 0.05, attack="linf", reg="l1", data=DataModel(cov_x=[1.0, 1.0, 1.0]), tol=1e-10)
-    close(a, b)
+    assert close(a, b)
 
 
 def test_rotated_commuting_matrices_equal_their_spectra():
@@ -81,7 +81,7 @@ def test_rotated_commuting_matrices_equal_their_spectra():
               data=DataModel(cov_x=sx), tol=1e-10)
     b = solve(1.0, 0.3, 0.05, attack=Attack.mahalanobis(rot(sd)), reg=Regularizer.mahalanobis(rot(sw)),
               data=DataModel(cov_x=rot(sx)), tol=1e-10)
-    close(a, b)
+    assert close(a, b)
 
 
 def test_test_attack_defaults_to_training_and_eps_test_zero_gives_clean_error():
