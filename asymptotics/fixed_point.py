@@ -20,7 +20,7 @@ from . import validation as V
 from .channels import channel_average, channel_hats
 from .closed_forms import square_train_loss
 from .errors import ConvergenceError
-from .priors import class_moments, prior_overlaps, scalar_penalty
+from .priors import box_level, class_moments, prior_overlaps, scalar_penalty
 from .problem import Problem
 from .trivial import zero_is_optimal
 
@@ -246,8 +246,6 @@ def solve(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, 
     max_iter = V.integer("max_iter", max_iter, low=1)
     blend = V.real("blend", blend, low=0.0, high=1.0, low_open=True)
     anderson = V.integer("anderson", anderson, low=0)
-    if pb.lam == 0 and pb.reg.r == 1.0 and pb.eps == 0:
-        pass  # allowed: the solver reports divergence if the problem has no finite minimiser
     F = _Map(pb, fast_paths)
     if zero_is_optimal(pb):
         return _trivial_result(pb)
@@ -294,8 +292,8 @@ def _initial(pb: Problem, init, F: _Map):
     return x
 
 
-def test_functional(pb: Problem, hats, lam=None) -> float:
-    """P_test: the test attack's functional of w at the fixed point (equal to P for the training geometry)."""
+def test_functional(pb: Problem, hats) -> float | None:
+    """P_test: the test attack's functional of w at the fixed point; None when it equals P (same geometry)."""
     att, tst = pb.attack, pb.attack_test
     if tst == att and (att.covariance is None or np.array_equal(pb.spectra.b, pb.spectra.b_test)):
         return None
@@ -304,7 +302,6 @@ def test_functional(pb: Problem, hats, lam=None) -> float:
         return None  # both l1: the box level is P itself
     pen = scalar_penalty(hats, pb.lam, pb.reg.r, att.dual_exponent, pb.spectra)
     if math.isinf(att.dual_exponent):
-        from .priors import box_level
 
         B = box_level(hats, pb.lam, pb.reg.r, pb.spectra)
         pen = scalar_penalty(hats[:3] + (0.0,), pb.lam, pb.reg.r, 2.0, pb.spectra, box=B)
