@@ -109,3 +109,19 @@ def test_near_collapse_is_continuous_with_the_collapsed_solution():
     assert [e[2] for e in errs] == [False, False, False, True]
     assert all(abs(g - 0.5) < 0.02 and abs(a - 0.5) < 0.02 for g, a, _ in errs)
     assert abs(errs[2][1] - 0.5) < 1e-6 and solve(0.01, 0.3, 3.0, reg="l1").state is None
+
+
+def test_mahalanobis_test_attack_reads_the_weighted_second_moment():
+    # isotropic data, training linf + l1; a Mahalanobis test attack c I reads P_test = c q and A_test = sqrt(c q)
+    c = 2.5
+    fp = solve(1.0, 0.3, 0.05, attack="linf", reg="l1", eps_test=0.2, attack_test=Attack.mahalanobis([c, c]),
+               tol=1e-10)
+    assert fp.P_test == pytest.approx(c * fp.q, rel=1e-9)
+    assert fp.test_attack_term == pytest.approx(0.2 * np.sqrt(c * fp.q), rel=1e-9)
+
+
+def test_l1_test_attack_needs_l1_training():
+    with pytest.raises(ValueError, match="attack_test"):
+        solve(1.0, 0.3, 0.05, attack="linf", reg="l2", attack_test="l1")
+    fp = solve(1.0, 0.3, 0.05, attack="l1", reg="l2", eps_test=0.1, attack_test="l1")
+    assert fp.P_test == fp.P and fp.test_attack_term == pytest.approx(0.1 * fp.P)
