@@ -80,6 +80,15 @@ def seed_sequence(params: dict, base_seed: int = 0) -> np.random.SeedSequence:
     return np.random.SeedSequence([base_seed, *np.frombuffer(digest[:16], dtype=np.uint32).tolist()])
 
 
+def prepare_folder(cache, version: str) -> str | None:
+    """Open (create) the cache folder, sweep stray temporaries of killed runs, and return its path (None: no cache)."""
+    if cache is None:
+        return None
+    store = PointCache(cache, version)
+    store.sweep_stray_temporaries()
+    return str(store.folder)
+
+
 class PointCache:
     """A folder of finished points: ``get(params)`` -> record or None, ``put(params, record)`` (atomic)."""
 

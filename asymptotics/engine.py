@@ -104,14 +104,10 @@ def map_points(fn: Callable, points: Sequence[dict], *, jobs: int = 1, executor:
     and resumable cache as theory sweeps. Returns records ``{"params", "ok", "result", "error", "cached"}`` in input
     order. ``fn`` should draw its randomness from ``cache.seed_sequence(params)`` so that results do not depend on
     the number of workers or the order of execution."""
-    from .cache import PointCache, package_version
+    from .cache import package_version, prepare_folder
 
     version = package_version()
-    folder = None
-    if cache is not None:
-        store = PointCache(cache, version)
-        store.sweep_stray_temporaries()
-        folder = str(store.folder)
+    folder = prepare_folder(cache, version)
     tasks = [(fn, dict(p), folder, version) for p in points]
     return run_tasks(_cached_point, tasks, jobs=jobs, executor=executor, address=address, progress=progress,
                      desc=desc)

@@ -24,6 +24,15 @@ from . import validation as V
 from .errors import InvalidParameter
 
 
+def dual_exponent(p: float) -> float:
+    """q with 1/p + 1/q = 1 (inf for p = 1, 1 for p = inf); an involution, so it also maps q back to p."""
+    if math.isinf(p):
+        return 1.0
+    if p == 1.0:
+        return math.inf
+    return p / (p - 1.0)
+
+
 @dataclass(frozen=True)
 class Attack:
     """An attack geometry. Build with :meth:`lp`, :meth:`mahalanobis` or :func:`parse_attack`."""
@@ -47,13 +56,7 @@ class Attack:
     @property
     def dual_exponent(self) -> float:
         """p* with 1/p + 1/p* = 1 (inf for p = 1, 1 for p = inf)."""
-        if self.kind == "mahalanobis":
-            return 2.0
-        if math.isinf(self.p):
-            return 1.0
-        if self.p == 1.0:
-            return math.inf
-        return self.p / (self.p - 1.0)
+        return 2.0 if self.kind == "mahalanobis" else dual_exponent(self.p)
 
     @property
     def name(self) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cache import PointCache, package_version
+from .cache import PointCache, package_version, prepare_folder
 from .engine import run_tasks
 from .errors import ConvergenceError, InvalidParameter
 from .fixed_point import solve
@@ -141,11 +141,7 @@ def grid_sweep(axes: dict, *, continuation: str | None = "alpha", jobs: int = 1,
     names = list(axes)
     grid_points = [dict(zip(names, combo)) for combo in itertools.product(*axes.values())]
     version = package_version()
-    folder = None
-    if cache is not None:
-        store = PointCache(cache, version)
-        store.sweep_stray_temporaries()
-        folder = str(store.folder)
+    folder = prepare_folder(cache, version)
     # chains: group by every axis but the continuation one; order along it in the easy direction
     chains: dict[tuple, list[int]] = {}
     for i, p in enumerate(grid_points):

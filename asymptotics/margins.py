@@ -34,7 +34,7 @@ import numpy as np
 
 from . import validation as V
 from .errors import InvalidParameter
-from .geometry import Attack, expand_spectrum, parse_attack
+from .geometry import Attack, dual_exponent, expand_spectrum, parse_attack
 
 _TOL = dict(highs=1e-10, clarabel=1e-10)
 
@@ -62,11 +62,7 @@ class Norm:
     @property
     def dual_exponent(self) -> float:
         """q with 1/p + 1/q = 1 (2 for Mahalanobis: the dual norm is sqrt(g^T M^{-1} g))."""
-        if self.kind == "mahalanobis":
-            return 2.0
-        if math.isinf(self.p):
-            return 1.0
-        return math.inf if self.p == 1.0 else self.p / (self.p - 1.0)
+        return 2.0 if self.kind == "mahalanobis" else dual_exponent(self.p)
 
     @property
     def polyhedral(self) -> bool:

@@ -36,7 +36,7 @@ from scipy.special import comb
 
 from . import validation as V
 from .errors import InvalidParameter
-from .geometry import Attack, parse_attack
+from .geometry import Attack, dual_exponent, parse_attack
 
 
 @dataclass(frozen=True)
@@ -48,13 +48,7 @@ class BallNorm:
 
     @property
     def dual_exponent(self) -> float:
-        if self.cov is not None or self.r == 2.0:
-            return 2.0
-        if math.isinf(self.r):
-            return 1.0
-        if self.r == 1.0:
-            return math.inf
-        return self.r / (self.r - 1.0)
+        return 2.0 if self.cov is not None else dual_exponent(self.r)
 
     def dual(self, u: np.ndarray) -> np.ndarray:
         """Dual norm of each row of u: sup_{||w|| <= 1} <w, u>."""
@@ -239,16 +233,12 @@ def _inner_sup(u, s, eps, W, norm: BallNorm, attack_ps: float, cov_delta):
             return v, v
     # bracket: lower from candidate directions, upper from the triangle inequality
     d = u.shape[0]
-    C = dimension_factor(norm.r if norm.cov is None else 2.0, Attack.lp(_attack_p(attack_ps)) if not maha else 2.0, d,
+    C = dimension_factor(norm.r if norm.cov is None else 2.0, Attack.lp(dual_exponent(attack_ps)) if not maha else 2.0, d,
                          cov_w=norm.cov, cov_delta=cov_delta) if (norm.cov is not None or maha) \
-        else dimension_factor(norm.r, _attack_p(attack_ps), d)
+        else dimension_factor(norm.r, dual_exponent(attack_ps), d)
     upper = W * (float(norm.dual(u)) + c * C)
     lower = max(_candidate_value(w, u, c, W, norm, attack_ps, cov_delta) for w in _candidates(u, norm, attack_ps))
     return lower, upper
-
-
-def _attack_p(ps):
-    return math.inf if ps == 1.0 else (1.0 if math.isinf(ps) else ps / (ps - 1.0))
 
 
 def _attack_value(w, attack_ps, cov_delta):

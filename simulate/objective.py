@@ -119,12 +119,17 @@ class RobustObjective:
         margins = np.empty(self.n) if margins_out is None else margins_out
         shift = self.attack_term(w) if self.smooth_attack else 0.0
         val, sum_d1 = K.data_value_grad(self.Z, w, shift, self.code, grad, margins)
+        return val + self.add_smooth_terms(w, sum_d1, grad), grad
+
+    def add_smooth_terms(self, w, sum_d1, grad) -> float:
+        """Add the smooth attack term's chain rule (sum_d1 = sum_i l'(u_i)) and the smooth regularizer's gradient to
+        ``grad`` in place; return the regularizer's value."""
         if self.attack_kind in ("lp", "mahalanobis"):
             grad -= (self.eps * sum_d1) * self.attack_gradient(w)
         if self.lam > 0 and self.smooth_reg:
-            val += self.lam * self.pb.reg.value(w)
             grad += self.lam * self.reg_gradient(w)
-        return val, grad
+            return self.lam * self.pb.reg.value(w)
+        return 0.0
 
     def nonsmooth_value(self, w) -> float:
         """lam ||w||_1 when r = 1 (the part a proximal solver handles through its prox)."""

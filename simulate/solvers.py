@@ -220,11 +220,7 @@ class _Composite:
         K.rmatvec(obj.Z, K.loss_derivatives(obj.code, m), gw)
         self.passes += 1
         gs = -obj.eps * self.kappa * sd1 if self.epi else 0.0
-        if obj.attack_kind in ("lp", "mahalanobis"):
-            gw -= (obj.eps * sd1) * obj.attack_gradient(w)
-        if obj.lam > 0 and obj.smooth_reg:
-            val += obj.lam * obj.pb.reg.value(w)
-            gw += obj.lam * obj.reg_gradient(w)
+        val += obj.add_smooth_terms(w, sd1, gw)
         return val, gs
 
     def prox(self, vw, vs, step, out):

@@ -22,6 +22,8 @@ import math
 import numba as nb
 import numpy as np
 
+from .._kernels import matvec
+
 STATS = ("log_loss", "margin_l1", "margin_l2", "margin_linf", "margin_own", "robust_margin_own",
          "smoothed_margin_own", "beta", "log_norm_own", "robust_margin_l1", "robust_margin_l2", "robust_margin_linf")
 N_STATS = len(STATS)
@@ -145,17 +147,6 @@ _FAST = {"reassoc", "contract", "nsz", "arcp"}   # SIMD reductions; no nnan/ninf
 
 
 @nb.njit(cache=True, error_model="numpy", fastmath=_FAST)
-def rows_dot(Z, w, q):
-    """q = Z w (one pass over the rows, vectorised reduction)."""
-    m, d = Z.shape
-    for i in range(m):
-        acc = 0.0
-        for j in range(d):
-            acc += Z[i, j] * w[j]
-        q[i] = acc
-
-
-@nb.njit(cache=True, error_model="numpy", fastmath=_FAST)
 def add_weighted_rows(Z, a, c):
     """c += Z^T a."""
     m, d = Z.shape
@@ -206,7 +197,7 @@ def run_one(Z, theta0, model, depth, p, ps, eps, lr, max_lr, normalized, loss_sc
         scale = math.exp(depth * kappa)
         rmin = math.inf
         qmin = math.inf
-        rows_dot(Z, w, q)
+        matvec(Z, w, q)
         for i in range(m):
             qmin = min(qmin, q[i])
             r[i] = scale * (q[i] - eps * nrm_att)
