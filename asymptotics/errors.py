@@ -24,10 +24,14 @@ class ConvergenceError(RuntimeError):
     last_iterate : the last state reached (dict of floats or array)
     residuals : list of residuals, one per iteration
     hint : what to try next (more damping, a warm start, a smaller step, ...)
+    diagnostics : dict of solver-specific evidence (for the fixed point: the zero test's verdict, the number of
+        starts tried, the failed steps by kind and the best residual reached)
     """
 
-    def __init__(self, message: str, *, last_iterate: Any = None, residuals=None, hint: str = ""):
+    def __init__(self, message: str, *, last_iterate: Any = None, residuals=None, hint: str = "",
+                 diagnostics: dict | None = None):
         self.last_iterate = last_iterate
+        self.diagnostics = dict(diagnostics) if diagnostics else {}
         self.residuals = list(residuals) if residuals is not None else []
         self.hint = hint
         text = message
