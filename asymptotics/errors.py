@@ -2,6 +2,10 @@
 
 ``InvalidParameter`` subclasses ``ValueError`` so that ``except ValueError`` keeps working;
 ``ConvergenceError`` subclasses ``RuntimeError`` and carries the evidence of the failed solve.
+
+Both survive pickling (a worker process of a parallel sweep sends them back to the parent): ``__reduce__``
+returns the class, the constructor arguments and the instance ``__dict__``, so every attribute, including ones
+added later (``diagnostics``, ...), comes back unchanged and ``str(exc)`` is the same on both sides.
 """
 from __future__ import annotations
 
@@ -9,11 +13,21 @@ from typing import Any
 
 
 class InvalidParameter(ValueError):
-    """A user-supplied parameter is outside its valid range; the message names it."""
+    """A user-supplied parameter is outside its valid range; the message names it.
+
+    Attributes
+    ----------
+    parameter : the name of the offending parameter (as the user wrote it: ``"alpha"``, ``"--data"``, ...)
+    message : what is wrong with it (without the name)
+    """
 
     def __init__(self, name: str, message: str):
         self.parameter = name
+        self.message = message
         super().__init__(f"{name}: {message}")
+
+    def __reduce__(self):
+        return type(self), (self.parameter, self.message), dict(self.__dict__)
 
 
 class ConvergenceError(RuntimeError):
@@ -40,3 +54,8 @@ class ConvergenceError(RuntimeError):
         if hint:
             text += f". Hint: {hint}"
         super().__init__(text)
+
+    def __reduce__(self):
+        # the full text as the message (no residuals or hint passed, so nothing is appended twice); the attributes
+        # come back through the instance dict
+        return type(self), (str(self),), dict(self.__dict__)
