@@ -88,7 +88,7 @@ def exponential_prox(w, V):
 
 @njit(cache=True)
 def power_prox(y, c, k1, e1, k2, e2):
-    """Solve c*x + k1*e1*x^(e1-1) + k2*e2*x^(e2-1) = y for x >= 0, elementwise (y >= 0, c > 0).
+    """Solve c*x + k1*e1*x^(e1-1) + k2*e2*x^(e2-1) = y for x >= 0, elementwise (y >= 0, c >= 0).
 
     This is the stationarity condition of min_x (c/2) x^2 - y x + k1 x^e1 + k2 x^e2 on x > 0 with exponents
     e1, e2 > 1 (terms with exponent 1 are absorbed in a threshold by the caller, exponent 2 in c).
@@ -104,13 +104,17 @@ def power_prox(y, c, k1, e1, k2, e2):
         a1 = k1[i] * e1
         a2 = k2[i] * e2
         lo = 0.0
-        hi = yi / ci
-        x = hi
+        # c = 0 happens when the channel's V_hat underflows (a hinge loss far from its kink): the power terms
+        # alone bound the root; with none of them the scalar problem is unbounded (inf, caught by the caller)
+        hi = yi / ci if ci > 0.0 else math.inf
         # the root is below every single-term solution: tighten hi with each power term
         if a1 > 0.0:
             hi = min(hi, (yi / a1) ** (1.0 / (e1 - 1.0)))
         if a2 > 0.0:
             hi = min(hi, (yi / a2) ** (1.0 / (e2 - 1.0)))
+        if math.isinf(hi):
+            out[i] = math.inf
+            continue
         x = 0.5 * hi
         h_prev = math.inf
         for _ in range(_MAX_NEWTON):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from .closed_forms import square_train_loss
 from .errors import ConvergenceError
 from .priors import box_level, class_moments, prior_overlaps, scalar_penalty
 from .problem import Problem
-from .trivial import zero_is_optimal
+from .trivial import ZeroTest, zero_is_optimal, zero_test
 
 DEFAULT_INIT = (0.5, 1.0, 1.0, 1.0)
 
@@ -53,7 +53,8 @@ class FixedPoint:
     residual: float
     seconds: float
     point: dict = field(default_factory=dict)
-    trivial: bool = False       # the minimiser is w = 0 (see asymptotics.trivial)
+    trivial: bool = False       # the minimiser is w = 0, certified by the exact zero test (asymptotics.trivial)
+    certificate: dict = field(default_factory=dict)   # how the point was found and checked (see ``solve``)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -111,7 +112,7 @@ class _Map:
     def __call__(self, x):
         self.calls += 1
         hats = self.hats(x)
-        if not all(map(math.isfinite, hats)) or hats[2] <= 0 or hats[1] < 0:
+        if not all(map(math.isfinite, hats)) or hats[2] < 0 or hats[1] < 0:
             raise FloatingPointError(f"invalid conjugates {hats}")
         m, q, Vv, P, _, _ = prior_overlaps(hats, self.pb.lam, self.pb.reg.r, self.pb.attack.dual_exponent,
                                            self.pb.spectra, fast_paths=self.fast)
@@ -121,18 +122,36 @@ class _Map:
 
 
 ANDERSON_START = 1.0    # relative residual below which Anderson extrapolation is tried
-Q_DIVERGED = 1e14       # q / rho beyond which the iteration is declared divergent (no finite minimiser)
-Q_COLLAPSED = 1e-200    # q / rho below which w is zero to working precision (see _collapsed_result)
+Q_DIVERGED = 1e14       # q / rho beyond which an iterate counts as divergent
+Q_COLLAPSED = 1e-200    # q / rho below which an iterate has collapsed to w = 0 (a failed step unless certified)
 ANDERSON_MIXING = 1.0   # Anderson's own mixing parameter (the damped fallback uses `blend`)
 ANDERSON_REJECT = 10.0  # an Anderson step that multiplies the residual by more than this is undone
+SHRINK_FLOOR = 1e-6     # consecutive failed steps halve the step down to this scale, then the attempt is abandoned
+RESTART_ITER = 1500     # iteration budget of each restart and of each continuation stage
+CONTINUATION_STAGES = 8 # stages of a continuation path (each may be split once more if it fails)
 
 
-def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals):
-    """Safeguarded Anderson (memory > 0) or damped (memory == 0) iteration. Returns (x, converged, best).
+@dataclass
+class _Attempt:
+    """The outcome of one run of the safeguarded iteration from one start."""
 
-    Far from the fixed point (residual > ANDERSON_START) the steps are damped. An Anderson step whose result raises
-    the residual more than twofold, or leaves the valid region, is undone: the iteration returns to the last
-    accepted point, takes a damped step from there and clears the memory.
+    x: tuple
+    converged: bool
+    best: tuple                       # (residual, x) of the best accepted iterate
+    collapsed: int = 0                # map evaluations that collapsed to q ~ 0 (treated as failed steps)
+    diverged: int = 0                 # map evaluations with q > Q_DIVERGED rho (treated as failed steps)
+    failed: int = 0                   # other failed evaluations (non-finite conjugates, ...)
+    stopped_diverging: bool = False   # abandoned because q blew up with lam = 0 (no finite minimiser, likely)
+
+
+def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals) -> _Attempt:
+    """Safeguarded Anderson (memory > 0) or damped (memory == 0) iteration from ``x0``.
+
+    Far from the fixed point (residual > ANDERSON_START) the steps are damped. A step whose map evaluation fails
+    (non-finite conjugates, an iterate that collapses to q ~ 0 or blows up past q = 1e14 rho), or an Anderson step
+    that multiplies the residual more than tenfold, is undone: the iteration returns to the last accepted point,
+    takes a damped step of half the previous scale from there and clears the Anderson memory. A collapse is never
+    taken as the answer here: w = 0 is returned only by ``solve`` when the exact zero test certifies it.
     """
     y = F.to_y(x0)
     x = x0
@@ -141,26 +160,35 @@ def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals):
     extrapolated = False
     shrink = 1.0           # step scale after consecutive failures of the map
     beta = blend           # adaptive damping: halved when a damped step raises the residual (2-cycles)
-    best = (math.inf, x0)
+    out = _Attempt(x0, False, (math.inf, x0))
     for _ in range(max_iter):
+        fx, reason = None, "failed"
         try:
             fx = F(x)
+        except _Collapsed:
+            reason = "collapsed"
         except (FloatingPointError, ZeroDivisionError, ValueError, OverflowError):
-            fx = None
+            pass
+        if fx is not None and F.valid(fx) and fx[1] > Q_DIVERGED * F.rho_eff:
+            fx, reason = None, "diverged"
+            if F.pb.lam == 0:   # unregularized: divergence is what separable data do; stop this start here
+                out.diverged += 1
+                out.stopped_diverging = True
+                return out
         failed = fx is None or not F.valid(fx)
-        if not failed:
+        if failed:
+            setattr(out, reason, getattr(out, reason) + 1)
+            res = math.inf
+        else:
             g = F.to_y(fx) - y
             res = float(np.max(np.abs(g)))
-        else:
-            res = math.inf
         if failed or (extrapolated and res > ANDERSON_REJECT * last[2]):
             if last is None:
-                raise ConvergenceError("the fixed-point map failed at the initial point", last_iterate=x,
-                                       residuals=residuals, hint="start from another init or a warm start")
+                return out     # the map fails at the start itself: let the caller try another start
             dY, dG = [], []
             if failed and not extrapolated:
                 shrink *= 0.5
-                if shrink < 1e-6:
+                if shrink < SHRINK_FLOOR:
                     break
             y = last[0] + shrink * beta * last[1]
             x = F.to_x(y)
@@ -170,14 +198,11 @@ def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals):
         if last is not None and not extrapolated:
             beta = max(0.5 * beta, 1e-3) if res > last[2] else min(blend, 1.25 * beta)
         residuals.append(res)
-        if fx[1] > Q_DIVERGED * F.rho_eff:
-            raise ConvergenceError("the overlaps diverge (q > 1e14 rho): the problem has no finite minimiser",
-                                   last_iterate=dict(zip("mqVP", fx)), residuals=residuals,
-                                   hint="a positive lam is needed on (robustly) separable data")
-        if res < best[0]:
-            best = (res, x)
+        if res < out.best[0]:
+            out.best = (res, x)
         if res <= tol:
-            return fx, True, best
+            out.x, out.converged = fx, True
+            return out
         if memory and last is not None:
             dY.append(y - last[0])
             dG.append(g - last[1])
@@ -201,12 +226,119 @@ def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals):
             dY, dG = [], []
             extrapolated = False
         y, x = y_new, x_new
-    return x, False, best
+    out.x = x
+    return out
+
+
+def _run(F: _Map, x0, tol, max_iter, blend, memory, residuals) -> _Attempt:
+    """Anderson from ``x0``; if it stalls, plain damped iteration with a smaller blend from its best iterate."""
+    first = _iterate(F, x0, tol, max_iter, blend, memory, residuals)
+    if first.converged or first.stopped_diverging or not math.isfinite(first.best[0]):
+        return first
+    second = _iterate(F, first.best[1], tol, max_iter, min(blend, 0.2), 0, residuals)
+    for name in ("collapsed", "diverged", "failed"):
+        setattr(second, name, getattr(first, name) + getattr(second, name))
+    if not second.converged:
+        second.best = min(first.best, second.best, key=lambda b: b[0])
+    return second
+
+
+def dispersed_starts(pb: Problem) -> list[tuple]:
+    """Four starts (m, q, V, P) spread over four decades of q and two of V, with m inside m^2 < rho' q.
+
+    P is set to the value a Gaussian w of variance q would give (q^{p*/2}, or sqrt(q) for the box of an l1 attack):
+    the iteration only needs a positive, roughly scaled P.
+    """
+    rho_eff = pb.rho_x + pb.data.tau ** 2
+    ps = pb.attack.dual_exponent
+    starts = []
+    for c, q, v in ((0.9, 10.0, 10.0), (0.3, 0.1, 0.1), (0.7, 100.0, 1.0), (0.2, 0.01, 10.0)):
+        q = q * rho_eff
+        P = math.sqrt(q) if math.isinf(ps) else q ** (ps / 2.0)
+        starts.append((c * math.sqrt(rho_eff * q), q, v, P))
+    return starts
+
+
+def continuation_path(pb: Problem, stages: int = CONTINUATION_STAGES) -> tuple[str, list[float]] | None:
+    """The homotopy used when every start fails: eps from 0 up to its value (the attack switched on gradually), or,
+    at eps = 0, lam from 100 lam down to its value. Returns (parameter, values ending at the target) or None."""
+    if pb.eps > 0:
+        return "eps", [pb.eps * k / stages for k in range(stages + 1)]
+    if pb.lam > 0:
+        return "lam", list(pb.lam * np.logspace(2.0, 0.0, stages + 1))
+    return None
+
+
+def _with(pb: Problem, name: str, value: float) -> Problem:
+    """The problem with one scalar parameter replaced (eps also moves eps_test when they were equal)."""
+    changes = {name: value}
+    if name == "eps" and pb.eps_test == pb.eps:
+        changes["eps_test"] = value
+    return replace(pb, **changes)
+
+
+def _continue(pb: Problem, fast_paths, tol, max_iter, blend, memory, residuals, stats):
+    """Follow ``continuation_path`` with warm starts. Returns (F, attempt) at the target or None."""
+    path = continuation_path(pb)
+    if path is None:
+        return None
+    name, values = path
+    state = None
+    previous = values[0]
+    for value in values:
+        for sub in ([value] if state is None else [0.5 * (previous + value), value]):
+            stage = _with(pb, name, sub)
+            if zero_is_optimal(stage):
+                state = None          # w = 0 here: the next stage starts cold
+                continue
+            Fs = _Map(stage, fast_paths)
+            starts = [state] if state is not None else [_initial(stage, None, Fs)] + dispersed_starts(stage)
+            for x0 in starts:
+                attempt = _run(Fs, x0, tol, max_iter, blend, memory, residuals)
+                stats.absorb(attempt)
+                if attempt.converged:
+                    state = attempt.x
+                    break
+            else:
+                if sub == value:
+                    return None
+            if state is not None and sub == value:
+                break
+        previous = value
+    if state is None:
+        return None
+    return _Map(pb, fast_paths), state
+
+
+class _Stats:
+    """Counts over every attempt of one solve, for the certificate and the diagnostics of a failure."""
+
+    def __init__(self):
+        self.attempts = 0
+        self.collapsed = 0
+        self.diverged = 0
+        self.failed = 0
+        self.all_diverged = True
+        self.best = (math.inf, None)
+
+    def absorb(self, attempt: _Attempt):
+        self.attempts += 1
+        self.collapsed += attempt.collapsed
+        self.diverged += attempt.diverged
+        self.failed += attempt.failed
+        self.all_diverged &= attempt.stopped_diverging
+        if attempt.best[0] < self.best[0]:
+            self.best = attempt.best
+
+    def to_dict(self) -> dict:
+        return {"attempts": self.attempts, "collapsed_steps": self.collapsed, "diverged_steps": self.diverged,
+                "failed_steps": self.failed}
 
 
 def solve(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, eps_test=None, attack_test=None,
-          *, init=None, tol=1e-8, max_iter=3000, blend=0.5, anderson=6, fast_paths=True) -> FixedPoint:
-    """Solve the fixed-point equations of regularized adversarial ERM at one point.
+          *, init=None, tol=1e-8, max_iter=3000, blend=0.5, anderson=6, fast_paths=True,
+          strategy="auto") -> FixedPoint:
+    """Solve the fixed-point equations of regularized adversarial ERM at one point, with a certificate.
 
     Parameters
     ----------
@@ -222,74 +354,116 @@ def solve(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, 
     data : None | dict | DataModel
         rho (teacher norm), tau (probit noise), cov_x, cov_teacher (spectra or commuting matrices).
     eps_test, attack_test : test-time attack size and geometry (default: as in training).
-    init : (m, q, V, P) warm start; tol : relative residual; max_iter; blend : damping in (0, 1];
+    init : (m, q, V, P) warm start (finite, q, V, P > 0, m^2 < (rho_x + tau^2) q).
+    tol : residual tolerance (relative change of q, V, P and change of atanh(m / sqrt(rho' q))).
+    max_iter : iteration budget of the first attempt; blend : damping in (0, 1];
     anderson : Anderson memory (0 for plain damped iteration); fast_paths : use closed forms where they exist.
+    strategy : "auto" (the start, then dispersed restarts, then continuation) or "continuation" (the continuation
+        path only; a second, independent route to the same fixed point, used by the tests).
 
     Returns
     -------
     FixedPoint
+        With ``certificate``: ``method`` ("zero-test", "cold", "warm", "restart" or "continuation"), the final
+        ``residual`` and ``tol``, the exact zero test's verdict (``zero_test``: optimal, lhs, rhs; lhs None when it is
+        infinite) and counts of the attempts and of the failed steps on the way.
 
     Raises
     ------
-    InvalidParameter (a ValueError) for bad input; ConvergenceError when no fixed point is found.
+    InvalidParameter (a ValueError) for bad input; ConvergenceError when no start and no continuation path
+    converges (its ``diagnostics`` hold the certificate-style counts and the best residual reached).
 
     Notes
     -----
-    Equations, conventions and derivations: docs/derivations.md. Example::
+    The collapsed solution w = 0 is returned only when the exact first-order condition certifies it
+    (``asymptotics.trivial.zero_test``); an iterate that collapses to q ~ 0 otherwise is a failed step (undone,
+    damped, Anderson memory cleared), then a failed start. The ERM is convex, so the fixed point is unique: every
+    start that converges gives the same point. Equations: docs/derivations.md; the certificate: docs/certificate.md.
+    Example::
 
         >>> fp = solve(alpha=1.0, eps=0.3, lam=0.05, attack="linf", reg="l2")
-        >>> round(fp.m, 3), round(fp.q, 3)
-        (1.04, 2.294)
+        >>> round(fp.m, 3), round(fp.q, 3), fp.certificate["method"]
+        (1.04, 2.294, 'cold')
     """
     pb = Problem.from_point(alpha, eps, lam, attack, reg, loss, data, eps_test, attack_test)
     tol = V.positive("tol", tol)
     max_iter = V.integer("max_iter", max_iter, low=1)
     blend = V.real("blend", blend, low=0.0, high=1.0, low_open=True)
     anderson = V.integer("anderson", anderson, low=0)
+    strategy = V.choice("strategy", strategy, ("auto", "continuation"))
     F = _Map(pb, fast_paths)
-    if zero_is_optimal(pb):
-        return _trivial_result(pb)
     x0 = _initial(pb, init, F)
-    residuals: list[float] = []
     start = time.perf_counter()
-    try:
-        with np.errstate(all="ignore"):
-            x, ok, best = _iterate(F, x0, tol, max_iter, blend, anderson, residuals)
-            if not ok:
-                x, ok, best2 = _iterate(F, best[1], tol, max_iter, min(blend, 0.2), 0, residuals)
-                best = min(best, best2, key=lambda b: b[0])
-    except _Collapsed:
-        return _trivial_result(pb, iterations=len(residuals), seconds=time.perf_counter() - start)
-    if not ok:
-        raise ConvergenceError(
-            f"no fixed point at {pb.point()}", last_iterate=dict(zip("mqVP", best[1])), residuals=residuals,
-            hint="warm-start from a neighbouring solution (sweep alpha downward), increase max_iter, or lower blend;"
-                 " a vanishing lam on separable data has no finite minimiser")
-    return _result(pb, F, x, residuals, time.perf_counter() - start)
+    zero = zero_test(pb)
+    if zero.optimal:
+        return _trivial_result(pb, _certificate("zero-test", 0.0, tol, zero, _Stats()))
+    residuals: list[float] = []
+    stats = _Stats()
+    with np.errstate(all="ignore"):
+        if strategy == "auto":
+            first = "cold" if init is None else "warm"
+            restart_iter = min(max_iter, RESTART_ITER)
+            plan = [(first, x0, max_iter)] + [("restart", s, restart_iter) for s in dispersed_starts(pb)]
+            for method, xs, budget in plan:
+                attempt = _run(F, xs, tol, budget, blend, anderson, residuals)
+                stats.absorb(attempt)
+                if attempt.converged:
+                    cert = _certificate(method, residuals[-1], tol, zero, stats)
+                    return _result(pb, F, attempt.x, residuals, time.perf_counter() - start, cert)
+            if pb.lam == 0 and stats.all_diverged:
+                raise ConvergenceError(
+                    "the overlaps diverge (q > 1e14 rho) from every start: the problem has no finite minimiser",
+                    last_iterate=None if stats.best[1] is None else dict(zip("mqVP", stats.best[1])),
+                    residuals=residuals, hint="a positive lam is needed on (robustly) separable data",
+                    diagnostics=_diagnostics(zero, stats))
+        found = _continue(pb, fast_paths, tol, min(max_iter, RESTART_ITER), blend, anderson, residuals, stats)
+        if found is not None:
+            attempt = _run(F, found[1], tol, max_iter, blend, anderson, residuals)
+            stats.absorb(attempt)
+            if attempt.converged:
+                cert = _certificate("continuation", residuals[-1], tol, zero, stats)
+                return _result(pb, F, attempt.x, residuals, time.perf_counter() - start, cert)
+    raise ConvergenceError(
+        f"no fixed point at {pb.point()} from {stats.attempts} starts and a continuation path",
+        last_iterate=None if stats.best[1] is None else dict(zip("mqVP", stats.best[1])), residuals=residuals,
+        hint="warm-start from a neighbouring solution (sweep alpha downward), increase max_iter, or lower blend;"
+             " a vanishing lam on separable data has no finite minimiser",
+        diagnostics=_diagnostics(zero, stats))
 
 
-def _trivial_result(pb: Problem, iterations=0, seconds=0.0) -> FixedPoint:
-    """w = 0 (exactly, or q < 1e-200 rho): the zero predictor. sign(0) is taken as a coin flip, so every error is
-    1/2 (continuous with the nearly collapsed solutions, whose clean and robust errors both tend to 1/2)."""
+def _certificate(method: str, residual: float, tol: float, zero: ZeroTest, stats: _Stats) -> dict:
+    return {"method": method, "residual": float(residual), "tol": float(tol), "zero_test": zero.to_dict(),
+            **stats.to_dict()}
+
+
+def _diagnostics(zero: ZeroTest, stats: _Stats) -> dict:
+    return {"zero_test": zero.to_dict(), "best_residual": stats.best[0], **stats.to_dict()}
+
+
+def _trivial_result(pb: Problem, certificate: dict) -> FixedPoint:
+    """w = 0, certified by the exact first-order test: the zero predictor. sign(0) is taken as a coin flip, so
+    every error is 1/2 (continuous with the nearly collapsed solutions, whose clean and robust errors tend to 1/2)."""
     nan = math.nan
     return FixedPoint(m=0.0, q=0.0, V=0.0, P=0.0, m_hat=nan, q_hat=nan, V_hat=nan, P_hat=nan, gen_error=0.5,
                       adv_error=0.5, boundary_error=0.0, train_error=0.5,
                       train_loss=float(pb.loss.value(0.0)), estimation_error=pb.rho_x, attack_term=0.0,
-                      test_attack_term=0.0, P_test=0.0, converged=True, iterations=iterations, residual=0.0,
-                      seconds=seconds, point=pb.point(), trivial=True)
+                      test_attack_term=0.0, P_test=0.0, converged=True, iterations=0, residual=0.0,
+                      seconds=0.0, point=pb.point(), trivial=True, certificate=certificate)
 
 
 def _initial(pb: Problem, init, F: _Map):
     if init is None:
-        x = DEFAULT_INIT
-        m, q, Vv, P = x
+        m, q, Vv, P = DEFAULT_INIT
         return (min(m, 0.9 * math.sqrt(F.rho_eff * q)), q, Vv, P)
-    if len(init) != 4:
-        raise V.InvalidParameter("init", f"must be (m, q, V, P), got {init!r}")
-    x = tuple(V.real(f"init[{i}]", v) for i, v in enumerate(init))
-    if not F.valid(x):
-        raise V.InvalidParameter("init", f"must satisfy q, V > 0 and m^2 < rho' q, got {x}")
-    return x
+    if isinstance(init, (str, bytes)) or not hasattr(init, "__len__") or len(init) != 4:
+        raise V.InvalidParameter("init", f"must be a sequence (m, q, V, P), got {init!r}")
+    m, q, Vv, P = (V.real(f"init[{i}]", v) for i, v in enumerate(init))
+    for i, (name, v) in enumerate((("q", q), ("V", Vv), ("P", P)), start=1):
+        if not v > 0:
+            raise V.InvalidParameter(f"init[{i}]", f"{name} must be > 0, got {v!r}")
+    if not m * m < F.rho_eff * q * (1 - 1e-13):
+        raise V.InvalidParameter("init[0]", f"m must satisfy m^2 < (rho_x + tau^2) q = {F.rho_eff * q:.6g}, got {m!r}")
+    return (m, q, Vv, P)
 
 
 def test_functional(pb: Problem, hats) -> float | None:
@@ -310,7 +484,7 @@ def test_functional(pb: Problem, hats) -> float | None:
     return float(np.sum(pb.spectra.weight * pb.spectra.b_test * moment))
 
 
-def _result(pb: Problem, F: _Map, x, residuals, seconds) -> FixedPoint:
+def _result(pb: Problem, F: _Map, x, residuals, seconds, certificate: dict) -> FixedPoint:
     m, q, Vv, P = x
     hats = F.hats(x)
     g = pb.eps * pb.attack.term(P) if pb.eps > 0 else 0.0
@@ -333,6 +507,7 @@ def _result(pb: Problem, F: _Map, x, residuals, seconds) -> FixedPoint:
                   attack_term=g, test_attack_term=g_test, P_test=P_test)
     bad = [k for k, v in values.items() if not math.isfinite(v)]
     if bad:
-        raise ConvergenceError(f"non-finite {bad} at {pb.point()}", last_iterate=values, residuals=residuals)
+        raise ConvergenceError(f"non-finite {bad} at {pb.point()}", last_iterate=values, residuals=residuals,
+                               diagnostics={"certificate": certificate})
     return FixedPoint(**values, converged=True, iterations=len(residuals), residual=residuals[-1],
-                      seconds=seconds, point=pb.point())
+                      seconds=seconds, point=pb.point(), certificate=certificate)
