@@ -72,7 +72,24 @@ class FixedPoint:
         body = "\n".join(f"  {k:<15} {v: .8g}" for k, v in rows)
         status = "converged" if self.converged else "NOT converged"
         return (f"FixedPoint({self.point})\n{body}\n  {status} in {self.iterations} iterations, "
-                f"residual {self.residual:.2e}, {self.seconds * 1e3:.1f} ms")
+                f"residual {self.residual:.2e}, {self.seconds * 1e3:.1f} ms\n  {self.certificate_summary()}")
+
+    def certificate_summary(self) -> str:
+        """One line: how the point was found and the zero test's verdict (see ``solve``)."""
+        c = self.certificate
+        if not c:
+            return "certificate: none (a record from before certified solves)"
+        z = c["zero_test"]
+        lhs = "inf" if z["lhs"] is None else f"{z['lhs']:.4g}"
+        if self.trivial and z["verdict"] == "exact":
+            how = f"w = 0 by the exact first-order test (subgradient norm {lhs} <= attack radius {z['rhs']:.4g})"
+        elif self.trivial:
+            how = (f"w = 0 to working precision (a fraction 1e{z['active_log10']:.0f} of the coordinates can be "
+                   f"active; the exact test gives {lhs} > {z['rhs']:.4g})")
+        else:
+            how = (f"found by a {c['method']} solve, residual {c['residual']:.2e} <= tol {c['tol']:.0e}, "
+                   f"{c['attempts']} attempt(s); w = 0 excluded (subgradient norm {lhs} > radius {z['rhs']:.4g})")
+        return "certificate: " + how
 
 
 class _Collapsed(Exception):
