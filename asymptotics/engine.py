@@ -98,15 +98,26 @@ def _cached_point(task):
     return dict(record, cached=False)
 
 
+def _code_of(fn) -> tuple:
+    """The packages whose source the cache key of ``fn``'s points fingerprints: asymptotics and ``fn``'s own."""
+    module = getattr(fn, "__module__", None) or ""
+    top = module.split(".")[0]
+    if top in ("", "__main__"):
+        main = getattr(sys.modules.get(module or "__main__"), "__file__", None)
+        return ("asymptotics",) + ((main,) if main else ())
+    return ("asymptotics", top)
+
+
 def map_points(fn: Callable, points: Sequence[dict], *, jobs: int = 1, executor: str = "joblib", address=None,
                cache=None, progress=None, desc: str = "points") -> list[dict]:
     """Evaluate ``fn(params) -> dict`` (a picklable module-level function) on every point, with the same executors
     and resumable cache as theory sweeps. Returns records ``{"params", "ok", "result", "error", "cached"}`` in input
     order. ``fn`` should draw its randomness from ``cache.seed_sequence(params)`` so that results do not depend on
-    the number of workers or the order of execution."""
-    from .cache import package_version, prepare_folder
+    the number of workers or the order of execution. The cache key fingerprints the source of ``asymptotics`` and of
+    ``fn``'s top-level package (see ``cache.code_fingerprint``)."""
+    from .cache import code_version, prepare_folder
 
-    version = package_version()
+    version = code_version(*_code_of(fn))
     folder = prepare_folder(cache, version)
     tasks = [(fn, dict(p), folder, version) for p in points]
     return run_tasks(_cached_point, tasks, jobs=jobs, executor=executor, address=address, progress=progress,

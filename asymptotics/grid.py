@@ -3,25 +3,35 @@
 ``grid_sweep(axes={"alpha": [...], "eps": [...], "r": [1, 2]}, continuation="alpha", attack="linf", lam=0.01)``
 solves every point of the product grid. Points along the ``continuation`` axis form a chain solved in order with
 warm starts (alpha and lam downward, eps upward, r downward); chains run in parallel (see ``engine``). With
-``cache=DIR`` every finished point is written at once (atomically) keyed by its parameters and the package
-version, so an interrupted sweep loses nothing and a re-run computes only what is missing. A point that fails is
-recorded with its error and the sweep goes on; ``GridResult.summary()`` says what failed.
+``cache=DIR`` every finished point is written at once (atomically) keyed by its parameters and a fingerprint of
+the numerical code (``cache.code_version``), so an interrupted sweep loses nothing, a re-run computes only what is
+missing, and changed code never reuses old numbers. Every point is validated before any worker starts (bad input
+raises the same ``InvalidParameter`` serially and in parallel). A point that fails to converge is recorded with its
+error and the sweep goes on; ``GridResult.summary()`` says what failed.
 """
 from __future__ import annotations
 
+import inspect
 import itertools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cache import PointCache, package_version, prepare_folder
-from .engine import run_tasks
+from . import validation as V
+from .cache import PointCache, code_version, prepare_folder
+from .engine import EXECUTORS, run_tasks
 from .errors import ConvergenceError, InvalidParameter
 from .fixed_point import solve
+from .problem import Problem
 
 AXES = ("alpha", "eps", "lam", "r", "eps_test")
 _DESCENDING = {"alpha": True, "lam": True, "r": True, "eps": False, "eps_test": False}
 _SOLVER_OPTIONS = ("tol", "max_iter", "blend", "anderson")
+#: the largest grid a sweep accepts (checked before anything is allocated)
+MAX_POINTS = 1_000_000
+_POINT_KEYS = tuple(inspect.signature(Problem.from_point).parameters)
+_EXTRA_KEYS = ("fast_paths", "strategy")       # other keywords of solve() a fixed parameter may set
 
 
 @dataclass(frozen=True)
@@ -60,11 +70,16 @@ class GridResult:
         return {"axes": {k: list(v) for k, v in self.axes.items()}, "records": self.to_records(),
                 "cached": self.cached, "failures": self.failures}
 
-    def summary(self) -> str:
+    def summary(self, limit: int | None = None) -> str:
+        """A count line, then one line per failure (its parameters and full error text with the hint);
+        ``limit``: at most that many failure lines (None: all)."""
         text = f"{len(self.records)} points: {len(self.records) - len(self.failures)} solved"
         text += f" ({self.cached} from cache), {len(self.failures)} failed"
-        for f in self.failures[:10]:
-            text += f"\n  {f['params']}: {f['error'][:120]}"
+        shown = self.failures if limit is None else self.failures[:limit]
+        for f in shown:
+            text += f"\n  {f['params']}: {f['error']}"
+        if len(shown) < len(self.failures):
+            text += f"\n  ... and {len(self.failures) - len(shown)} more"
         return text
 
 
@@ -73,6 +88,32 @@ def _solve_args(params: dict, options: dict) -> dict:
     if "r" in params:
         args["reg"] = f"l{params['r']:.12g}"
     return {**args, **options}
+
+
+def _check_options(solver_options) -> dict:
+    options = dict(solver_options or {})
+    unknown = set(options) - set(_SOLVER_OPTIONS)
+    if unknown:
+        raise InvalidParameter("solver_options", f"unknown {sorted(unknown)}; allowed {_SOLVER_OPTIONS}")
+    if "tol" in options:
+        V.positive("tol", options["tol"])
+    if "max_iter" in options:
+        V.integer("max_iter", options["max_iter"], low=1)
+    if "blend" in options:
+        V.real("blend", options["blend"], low=0.0, high=1.0, low_open=True)
+    if "anderson" in options:
+        V.integer("anderson", options["anderson"], low=0)
+    return options
+
+
+def _check_point(params: dict) -> None:
+    """Raise the InvalidParameter that ``solve`` would raise on this point (without solving anything)."""
+    args = _solve_args(params, {})
+    if "r" in params:
+        V.real("r", params["r"], low=1.0)
+    Problem.from_point(**{k: v for k, v in args.items() if k in _POINT_KEYS})
+    if "strategy" in args:
+        V.choice("strategy", args["strategy"], ("auto", "continuation"))
 
 
 def solve_chain(task) -> list[dict]:
@@ -89,10 +130,10 @@ def solve_chain(task) -> list[dict]:
             try:
                 try:
                     fp = solve(**_solve_args(params, options), init=state)
-                except ConvergenceError:
-                    if state is None:
-                        raise
-                    fp = solve(**_solve_args(params, options))          # retry cold
+                except (ConvergenceError, InvalidParameter):
+                    if state is None:                                   # the point was validated: a cold
+                        raise                                           # InvalidParameter is a real one
+                    fp = solve(**_solve_args(params, options))          # a bad or failed warm start: retry cold
                 record = {"params": params, "ok": True, "result": fp.to_dict(), "error": None}
                 if cache:
                     cache.put(params, record)
@@ -119,28 +160,46 @@ def grid_sweep(axes: dict, *, continuation: str | None = "alpha", jobs: int = 1,
     cache : folder for the resumable point cache (None: no cache)
     solver_options : tol, max_iter, blend, anderson passed to ``solve``
     fixed : the remaining point parameters (attack, reg, loss, data, ...), JSON-serialisable
+
+    Raises
+    ------
+    InvalidParameter : a bad axis, option or point (every point is checked before any work), or a grid of more
+        than ``MAX_POINTS`` points, or an unusable cache folder.
     """
-    if not axes:
-        raise InvalidParameter("axes", "give at least one axis")
+    if not isinstance(axes, dict) or not axes:
+        raise InvalidParameter("axes", "give a dict with at least one axis")
     for name, values in axes.items():
         if name not in AXES:
             raise InvalidParameter("axes", f"unknown axis {name!r}; choose from {AXES}")
         if name in fixed:
             raise InvalidParameter(name, "is an axis: do not also pass it as a fixed parameter")
-        if len(values) == 0:
+        try:
+            count = len(values)
+        except TypeError:
+            raise InvalidParameter(name, f"axis values must be a sequence, got {type(values).__name__}") from None
+        if count == 0:
             raise InvalidParameter(name, "axis has no values")
+    size = math.prod(len(v) for v in axes.values())
+    if size > MAX_POINTS:
+        raise InvalidParameter("axes", f"the grid has {size} points, more than the limit {MAX_POINTS}; "
+                                       "split it into several sweeps")
     if "r" in axes and "reg" in fixed:
         raise InvalidParameter("reg", "the r axis sets the regularizer: do not pass reg")
     if continuation is not None and continuation not in axes:
         raise InvalidParameter("continuation", f"must be one of the axes {list(axes)} or None")
-    options = dict(solver_options or {})
-    unknown = set(options) - set(_SOLVER_OPTIONS)
+    if executor not in EXECUTORS:
+        raise InvalidParameter("executor", f"must be one of {EXECUTORS}, got {executor!r}")
+    V.integer("jobs", jobs, low=1)
+    options = _check_options(solver_options)
+    unknown = sorted(set(fixed) - set(_POINT_KEYS) - set(_EXTRA_KEYS))
     if unknown:
-        raise InvalidParameter("solver_options", f"unknown {sorted(unknown)}; allowed {_SOLVER_OPTIONS}")
-    axes = {k: [float(v) for v in vals] for k, vals in axes.items()}
+        raise InvalidParameter(unknown[0], f"is not a parameter of a point; allowed {_POINT_KEYS + _EXTRA_KEYS}")
+    axes = {k: [V.real(k, v, allow_inf=False) for v in vals] for k, vals in axes.items()}
     names = list(axes)
     grid_points = [dict(zip(names, combo)) for combo in itertools.product(*axes.values())]
-    version = package_version()
+    for p in grid_points:                          # every point, before any worker starts
+        _check_point({**fixed, **p})
+    version = code_version()
     folder = prepare_folder(cache, version)
     # chains: group by every axis but the continuation one; order along it in the easy direction
     chains: dict[tuple, list[int]] = {}
