@@ -9,7 +9,14 @@ whose intercept ``a`` estimates the d -> infinity limit, with standard error fro
 gives ``a``, its confidence interval ``a +- z_{(1+level)/2} se(a)``, the theory value and
 ``z = (a - theory)/se(a)``; also ``z_largest_d`` (the largest d alone, no extrapolation) and the fit's chi^2.
 With a single d the intercept is that d's mean. The leading finite-size corrections of ERM overlaps are O(1/d) in
-the mean (fluctuations are O(1/sqrt(d)) but average out over seeds), hence the 1/d model.
+the mean (fluctuations are O(1/sqrt(d)) but average out over seeds), hence the 1/d model. The dimensions must be
+distinct (a repeated d makes the design singular).
+
+Zero variance (every seed gives the same value at some d, e.g. a training error of 0): no floor is invented. The
+fit is then unweighted, its intercept's standard error is propagated from the observed ones,
+``se(a)^2 = sum_k c_k^2 s_k^2`` (``a = sum_k c_k X_k``); when that is 0 too, ``z`` is None and ``z_note`` says
+whether the theory agrees exactly (``|a - theory| <= 1e-12 max(1, |theory|)``) or not. Intervals of probabilities
+(train_error, gen_error, adv_error) are clipped to [0, 1].
 """
 from __future__ import annotations
 
@@ -26,6 +33,8 @@ from asymptotics.errors import InvalidParameter
 from .experiment import ErmResult, erm
 
 COMPARED = ("m", "q", "P", "train_loss", "train_error", "gen_error", "adv_error")
+#: observables that are probabilities: their intervals are clipped to [0, 1]
+PROBABILITIES = ("train_error", "gen_error", "adv_error")
 
 
 @dataclass(frozen=True)
@@ -37,11 +46,12 @@ class Extrapolation:
     slope: float
     ci_low: float
     ci_high: float
-    z: float
-    z_largest_d: float
+    z: float | None               # None when the standard error is 0 (see z_note)
+    z_largest_d: float | None
     chi2: float
     means: tuple
     sems: tuple
+    z_note: str | None = None     # why z (or z_largest_d) is None: zero variance, with the exact-agreement verdict
 
 
 @dataclass(frozen=True)
@@ -55,7 +65,8 @@ class Comparison:
 
     @property
     def max_abs_z(self) -> float:
-        return max(abs(r.z) for r in self.rows.values())
+        """The largest |z| over the observables that have one (0 if none has)."""
+        return max((abs(r.z) for r in self.rows.values() if r.z is not None), default=0.0)
 
     def to_dict(self) -> dict:
         return {"point": self.point, "ds": self.ds, "seeds": self.seeds, "level": self.level,
@@ -67,27 +78,45 @@ class Comparison:
                 f"{'':>17} {'z':>6} {'z(d_max)':>9}")
         lines = [f"Comparison({self.point}, ds={list(self.ds)}, seeds={self.seeds})", head]
         for r in self.rows.values():
+            z = f"{r.z:6.2f}" if r.z is not None else f"{'-':>6}"
+            zd = f"{r.z_largest_d:9.2f}" if r.z_largest_d is not None else f"{'-':>9}"
             lines.append(f"{r.name:<12} {r.theory:11.5g} {r.intercept:11.5g} {r.intercept_se:9.2g} "
-                         f"[{r.ci_low:9.5g}, {r.ci_high:9.5g}] {r.z:6.2f} {r.z_largest_d:9.2f}")
+                         f"[{r.ci_low:9.5g}, {r.ci_high:9.5g}] {z} {zd}" + (f"  ({r.z_note})" if r.z_note else ""))
         return "\n".join(lines)
 
 
 def fit_inverse_d(ds, means, sems):
-    """Weighted least squares of means ~ a + b/d. Returns (a, se_a, b, chi2)."""
+    """Least squares of means ~ a + b/d. Returns (a, se_a, b, chi2).
+
+    Weighted by 1/sems when every sem is positive; otherwise unweighted, with se_a propagated from the sems (0 when
+    they are all 0) and chi2 = 0. The dimensions must be distinct.
+    """
     ds = np.asarray(ds, dtype=np.float64)
     y = np.asarray(means, dtype=np.float64)
-    s = np.maximum(np.asarray(sems, dtype=np.float64), 1e-12 + 1e-9 * np.abs(y))
+    s = np.asarray(sems, dtype=np.float64)
+    if np.unique(ds).size != ds.size:
+        raise InvalidParameter("ds", f"dimensions must be distinct, got {ds.astype(int).tolist()}")
     if ds.size == 1:
         return float(y[0]), float(s[0]), 0.0, 0.0
     x = (1.0 / ds) * ds.min()                       # 1/d scaled to [.., 1]: a well-conditioned design
-    weights = 1.0 / s
+    weights = 1.0 / s if np.all(s > 0) else np.ones_like(s)
     A = np.stack([np.ones_like(x), x], axis=1) * weights[:, None]
-    coef, *_ = np.linalg.lstsq(A, y * weights, rcond=None)
-    Q, R = np.linalg.qr(A)
-    Rinv = np.linalg.pinv(R)
-    cov = Rinv @ Rinv.T
-    chi2 = float(np.sum((A @ coef - y * weights) ** 2))
-    return float(coef[0]), float(math.sqrt(max(cov[0, 0], 0.0))), float(coef[1] * ds.min()), chi2
+    # rows of pinv(A) give the coefficients as linear combinations of the weighted observations
+    C = np.linalg.pinv(A)
+    coef = C @ (y * weights)
+    c_a = C[0] * weights                           # a = sum_k c_a[k] y_k
+    se = float(math.sqrt(np.sum(c_a ** 2 * s ** 2)))
+    chi2 = float(np.sum((A @ coef - y * weights) ** 2)) if np.all(s > 0) else 0.0
+    return float(coef[0]), se, float(coef[1] * ds.min()), chi2
+
+
+def _z(value: float, theory: float, se: float) -> tuple[float | None, str | None]:
+    """(z, None), or (None, why) when the standard error is 0."""
+    if se > 0:
+        return (value - theory) / se, None
+    exact = abs(value - theory) <= 1e-12 * max(1.0, abs(theory))
+    verdict = "exact agreement" if exact else f"differs from theory by {value - theory:.3g}"
+    return None, f"zero variance over seeds: {verdict}"
 
 
 def compare(point: dict, ds=(250, 500, 1000, 2000), seeds=5, *, n_test=None, solver="auto", tol=1e-8,
@@ -113,12 +142,18 @@ def compare(point: dict, ds=(250, 500, 1000, 2000), seeds=5, *, n_test=None, sol
     """
     if not isinstance(point, dict):
         raise InvalidParameter("point", f"expected a dict of solve() arguments, got {type(point).__name__}")
+    if isinstance(ds, (str, bytes)):
+        raise InvalidParameter("ds", f"expected a sequence of dimensions, got {ds!r}")
     try:
-        ds = tuple(sorted(V.integer("ds", d, low=2) for d in ds))
+        given = [V.integer("ds", d, low=2) for d in ds]
     except TypeError:
         raise InvalidParameter("ds", f"expected a sequence of dimensions, got {ds!r}") from None
-    if not ds:
+    if not given:
         raise InvalidParameter("ds", "needs at least one dimension")
+    repeated = sorted({d for d in given if given.count(d) > 1})
+    if repeated:
+        raise InvalidParameter("ds", f"dimensions must be distinct; {repeated} repeated in {given}")
+    ds = tuple(sorted(given))
     seeds = V.integer("seeds", seeds, low=2)
     level = V.real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
     fp = theory_solve(**point)
@@ -132,7 +167,12 @@ def compare(point: dict, ds=(250, 500, 1000, 2000), seeds=5, *, n_test=None, sol
         sems = [s.sem(name) for s in sims]
         a, se, b, chi2 = fit_inverse_d(ds, means, sems)
         theory = float(getattr(fp, name))
-        floor_last = max(sems[-1], 1e-12 + 1e-9 * abs(means[-1]))
-        rows[name] = Extrapolation(name, theory, a, se, b, a - zq * se, a + zq * se, (a - theory) / se,
-                                   (means[-1] - theory) / floor_last, chi2, tuple(means), tuple(sems))
+        z, note = _z(a, theory, se)
+        z_last, note_last = _z(means[-1], theory, sems[-1])
+        low, high = a - zq * se, a + zq * se
+        if name in PROBABILITIES:
+            low, high = max(low, 0.0), min(high, 1.0)
+        notes = [n for n in (note, None if note_last is None else f"largest d: {note_last}") if n]
+        rows[name] = Extrapolation(name, theory, a, se, b, low, high, z, z_last, chi2, tuple(means), tuple(sems),
+                                   "; ".join(notes) or None)
     return Comparison(fp.point, ds, seeds, level, rows, tuple(sims))

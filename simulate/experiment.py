@@ -26,14 +26,15 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from asymptotics import Problem, map_points, metrics
+from asymptotics.engine import EXECUTORS
 from asymptotics import validation as V
 from asymptotics.errors import ConvergenceError, InvalidParameter
 
 from . import data as D
 from . import streams
-from .objective import RobustObjective, product
+from .objective import RobustObjective, product, smoothness
 from .perturbations import robust_margins
-from .solvers import solve
+from .solvers import resolve_solver, solve
 
 OBSERVABLES = ("m", "q", "P", "P_test", "train_loss", "train_error", "gen_error", "adv_error", "boundary_error",
                "gen_error_mc", "adv_error_mc", "estimation_error", "rho_x", "positive_fraction")
@@ -150,7 +151,9 @@ def erm(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, ep
 
     Raises
     ------
-    InvalidParameter : bad input (before any work); ConvergenceError : a solve missed its certificate.
+    InvalidParameter : bad input, before any work: the point, d, seeds, n_test, tol, base, an unknown solver or one
+        unfit for the problem (L-BFGS or FISTA with the hinge loss, L-BFGS with a non-smooth attack or regularizer),
+        n_jobs, executor. ConvergenceError : a solve missed its certificate.
 
     Examples
     --------
@@ -164,7 +167,12 @@ def erm(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, ep
     n = max(1, int(round(pb.alpha * d)))
     n_test = max(2000, d) if n_test is None else V.integer("n_test", n_test, low=1)
     tol = V.positive("tol", tol)
+    base = V.integer("base", base, low=0)
+    resolve_solver(solver, *smoothness(pb))         # unknown solver or one unfit for the problem: before any work
     n_jobs = V.integer("n_jobs", n_jobs, low=1)
+    V.choice("executor", executor, EXECUTORS)
+    if not isinstance(progress, (bool, type(None))):
+        raise InvalidParameter("progress", f"must be True, False or None, got {progress!r}")
     start = time.perf_counter()
     point = dict(alpha=alpha, eps=eps, lam=lam, attack=attack, reg=reg, loss=loss, data=data, eps_test=eps_test,
                  attack_test=attack_test)

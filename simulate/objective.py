@@ -38,6 +38,23 @@ def _apply(cov, w):
     return cov * w if cov.ndim == 1 else cov @ w
 
 
+def attack_kind(pb: Problem) -> str:
+    """How the attack term enters: "none" (eps = 0), "lp", "mahalanobis", "l1norm" (p* = 1) or "maxnorm" (p* = inf)."""
+    ps = pb.attack.dual_exponent
+    if pb.eps == 0:
+        return "none"
+    if pb.attack.kind == "mahalanobis":
+        return "mahalanobis"
+    return "l1norm" if ps == 1.0 else ("maxnorm" if math.isinf(ps) else "lp")
+
+
+def smoothness(pb: Problem) -> tuple[bool, bool, bool]:
+    """(smooth loss, smooth attack term, smooth regularizer) of a problem: what the solvers need, known before any
+    data is drawn."""
+    return (pb.loss.name != "hinge", attack_kind(pb) in ("none", "lp", "mahalanobis"),
+            pb.reg.r > 1.0 or pb.lam == 0)
+
+
 class RobustObjective:
     """F(w) for one problem ``pb`` and one training set (X, y). See the module docstring for the formula.
 
@@ -62,13 +79,8 @@ class RobustObjective:
         self.code = K.LOSS_CODES[pb.loss.name]
         self.eps = pb.eps
         self.lam = pb.lam
-        ps = pb.attack.dual_exponent
-        self.attack_kind = "none" if pb.eps == 0 else (
-            "mahalanobis" if pb.attack.kind == "mahalanobis" else ("l1norm" if ps == 1.0 else
-                                                                    ("maxnorm" if math.isinf(ps) else "lp")))
-        self.smooth_attack = self.attack_kind in ("none", "lp", "mahalanobis")
-        self.smooth_reg = pb.reg.r > 1.0 or self.lam == 0
-        self.smooth_loss = pb.loss.name != "hinge"
+        self.attack_kind = attack_kind(pb)
+        self.smooth_loss, self.smooth_attack, self.smooth_reg = smoothness(pb)
         self._cov_delta = (expand_spectrum(pb.attack.covariance, self.d) if pb.attack.covariance is not None
                            else None)
         self._cov_w = expand_spectrum(pb.reg.covariance, self.d) if pb.reg.covariance is not None else None

@@ -60,11 +60,29 @@ class Solution:
 
 def choose_solver(obj: RobustObjective) -> str:
     """The default solver of a problem: clarabel for the hinge, L-BFGS when smooth, FISTA otherwise."""
-    if not obj.smooth_loss:
-        return "clarabel"
-    if obj.smooth_attack and obj.smooth_reg:
-        return "lbfgs"
-    return "fista"
+    return resolve_solver("auto", obj.smooth_loss, obj.smooth_attack, obj.smooth_reg)
+
+
+def resolve_solver(solver, smooth_loss: bool, smooth_attack: bool, smooth_reg: bool) -> str:
+    """The solver's name for a problem with these smoothness properties (``"auto"`` chooses, see
+    :func:`choose_solver`).
+
+    Raises
+    ------
+    InvalidParameter("solver") : an unknown name, or a solver that cannot handle the problem (L-BFGS or FISTA on
+        the hinge loss, L-BFGS on a non-smooth attack term or regularizer).
+    """
+    if not isinstance(solver, str) or (solver != "auto" and solver not in SOLVERS):
+        raise InvalidParameter("solver", f"must be 'auto' or one of {sorted(SOLVERS)}, got {solver!r}")
+    if solver == "auto":
+        if not smooth_loss:
+            return "clarabel"
+        return "lbfgs" if smooth_attack and smooth_reg else "fista"
+    if solver in ("lbfgs", "fista") and not smooth_loss:
+        raise InvalidParameter("solver", f"{solver} needs a smooth loss; use 'clarabel' for the hinge")
+    if solver == "lbfgs" and not (smooth_attack and smooth_reg):
+        raise InvalidParameter("solver", "lbfgs needs a smooth attack and regularizer; use 'fista'")
+    return solver
 
 
 def solve(obj: RobustObjective, solver: str = "auto", tol: float = 1e-8, max_iter: int = 50_000,
@@ -86,13 +104,7 @@ def solve(obj: RobustObjective, solver: str = "auto", tol: float = 1e-8, max_ite
     """
     tol = V.positive("tol", tol)
     max_iter = V.integer("max_iter", max_iter, low=1)
-    name = choose_solver(obj) if solver == "auto" else solver
-    if name not in SOLVERS:
-        raise InvalidParameter("solver", f"must be 'auto' or one of {sorted(SOLVERS)}, got {solver!r}")
-    if name in ("lbfgs", "fista") and not obj.smooth_loss:
-        raise InvalidParameter("solver", f"{name} needs a smooth loss; use 'clarabel' for the hinge")
-    if name == "lbfgs" and not (obj.smooth_attack and obj.smooth_reg):
-        raise InvalidParameter("solver", "lbfgs needs a smooth attack and regularizer; use 'fista'")
+    name = resolve_solver(solver, obj.smooth_loss, obj.smooth_attack, obj.smooth_reg)
     w0 = np.zeros(obj.d) if w0 is None else np.array(w0, dtype=np.float64)
     return SOLVERS[name](obj, tol, max_iter, w0)
 

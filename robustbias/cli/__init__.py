@@ -3,7 +3,16 @@
 Each command module defines ``add_parser(subparsers)`` which registers its sub-command(s) and sets
 ``func(args) -> object`` on the parser; the returned object is printed as JSON with ``--json`` and as
 readable text otherwise (``format_text`` on the module, if present, else ``str``).
-Bad input prints one line ``robustbias: error: ...`` and exits with status 2, without a traceback.
+Exit status (the error policy, also in the README):
+
+* 0 — everything asked for was done;
+* 1 — a sweep finished but some points failed: the summary on stdout, each failure with its full error text and
+  hint on stderr (also an unexpected internal error, one line, to be reported as a bug);
+* 2 — bad input or an unusable path or file (``--data``, ``--cache``, ``--out``, ``--plot``): one line
+  ``robustbias: error: <option>: ...`` naming it, before any work;
+* 3 — a single solve did not converge: one line with the solver's hint.
+
+No traceback reaches a user; warnings (e.g. a corrupt cache entry being recomputed) are one line each.
 """
 from __future__ import annotations
 
@@ -46,31 +55,82 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 def emit(result, as_json: bool, text=None) -> None:
     from figures.io import to_jsonable
 
-    if as_json:
-        print(json.dumps(to_jsonable(result), indent=1))
+    if as_json:          # to_jsonable turns NaN/inf into null: strict JSON, whatever the source of the numbers
+        print(json.dumps(to_jsonable(result), indent=1, allow_nan=False, default=str))
     else:
         print(text(result) if text is not None else str(result))
 
 
 def main(argv=None) -> int:
+    """Run one command; return the exit status (see the module docstring). Never lets a traceback out."""
+    import warnings
+
+    shown = warnings.showwarning
+    warnings.showwarning = _one_line_warning
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("robustbias: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:                 # last resort: a bug, reported in one line rather than a traceback
+        print(f"robustbias: internal error: {type(exc).__name__}: {_one_line(exc)} (please report it)",
+              file=sys.stderr)
+        return 1
+    finally:
+        warnings.showwarning = shown
+
+
+def _main(argv) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:                # argparse: --help/--version (0) or a usage error (2, one line)
+        return exc.code if isinstance(exc.code, int) else 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
         result = args.func(args)
-    except InvalidParameter as exc:
-        print(f"robustbias: error: {exc}", file=sys.stderr)
-        return 2
     except ConvergenceError as exc:
-        print(f"robustbias: did not converge: {exc}", file=sys.stderr)
+        print(f"robustbias: did not converge: {_one_line(exc)}", file=sys.stderr)
         return 3
-    except ValueError as exc:
-        print(f"robustbias: error: {exc}", file=sys.stderr)
+    except (InvalidParameter, ValueError, TypeError) as exc:   # TypeError: a value of the wrong type (--set)
+        print(f"robustbias: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"robustbias: error: {_os_error(exc)}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("robustbias: error: not enough memory for this input (use a smaller grid or dimension)",
+              file=sys.stderr)
         return 2
     try:
         emit(result, getattr(args, "json", False), getattr(args, "text", None))
     except BrokenPipeError:      # output piped into `head` and the like
         sys.stderr.close()
-    return 0
+    return _report_failures(result)
+
+
+def _report_failures(result) -> int:
+    """Exit status 1 and every failure with its full error text (and hint) on stderr when points failed."""
+    failures = getattr(result, "failures", None)
+    if not failures or not isinstance(failures, list) or not hasattr(result, "summary"):
+        return 0
+    print(f"robustbias: {len(failures)} of {len(result.records)} points failed:", file=sys.stderr)
+    for f in failures:
+        print(f"  {f['params']}: {f['error']}", file=sys.stderr)
+    return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _os_error(exc: OSError) -> str:
+    where = exc.filename if exc.filename is not None else ""
+    what = exc.strerror or _one_line(exc)
+    return f"{where!s}: {what}" if where else what
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"robustbias: warning: {_one_line(message)}", file=sys.stderr if file is None else file)

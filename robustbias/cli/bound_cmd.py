@@ -29,17 +29,12 @@ def _float(name, text):
 
 
 def _bound(args):
-    import numpy as np
-
     from asymptotics import empirical_rademacher, rademacher_bound
-    from asymptotics.errors import InvalidParameter
 
-    try:
-        with np.load(args.data) as f:
-            X, y = f["X"], f["y"]
-    except (OSError, KeyError, ValueError) as exc:
-        raise InvalidParameter("--data", f"cannot read arrays X and y from {args.data!r} ({exc})") from None
+    from .files import load_labelled_data
+
     r, p = _float("--r", args.r), _float("--p", args.p)
+    X, y = load_labelled_data("--data", args.data)
     out = {"bound": rademacher_bound(X, y, r=r, p=p, eps=args.eps, W=args.W).to_dict()}
     if args.draws:
         out["monte_carlo"] = empirical_rademacher(X, y, r=r, p=p, eps=args.eps, W=args.W, draws=args.draws,

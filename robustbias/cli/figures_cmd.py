@@ -56,8 +56,11 @@ def _parse_overrides(items):
 def _make(args):
     from figures import available, make
 
+    from .files import output_folder
+
     names = args.names if getattr(args, "names", None) else sorted(available())
     overrides = _parse_overrides(args.set)
+    output_folder("--out", args.out)
     return [make(n, preset=args.preset, outdir=args.out, overrides=overrides, progress=args.progress).to_dict()
             for n in names]
 

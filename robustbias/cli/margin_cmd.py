@@ -15,26 +15,12 @@ def add_parser(sub) -> None:
     p.set_defaults(func=_margin, text=_text)
 
 
-def _load(path):
-    import numpy as np
-
-    from asymptotics.errors import InvalidParameter
-
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            if "X" not in f or "y" not in f:
-                raise InvalidParameter("--data", f"{path} must hold arrays 'X' and 'y', found {sorted(f.files)}")
-            return np.asarray(f["X"], dtype=np.float64), np.asarray(f["y"], dtype=np.float64)
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, InvalidParameter):
-            raise
-        raise InvalidParameter("--data", f"cannot read {path} as an npz file ({exc})") from None
-
-
 def _margin(args):
     from asymptotics.margins import max_margin
 
-    X, y = _load(args.data)
+    from .files import load_labelled_data
+
+    X, y = load_labelled_data("--data", args.data)
     return max_margin(X, y, norm=args.norm, eps=args.eps, attack=args.attack)
 
 

@@ -18,7 +18,10 @@ def _add_sim_arguments(p):
 
 
 def _engine(args) -> dict:
-    return dict(n_jobs=args.jobs, executor=args.executor, address=args.address, cache=args.cache,
+    from .files import output_folder
+
+    cache = output_folder("--cache", args.cache) if args.cache is not None else None
+    return dict(n_jobs=args.jobs, executor=args.executor, address=args.address, cache=cache,
                 progress=args.progress)
 
 
@@ -54,12 +57,16 @@ def _parse_ds(text):
     try:
         return tuple(int(v) for v in text.split(","))
     except ValueError:
-        raise InvalidParameter("ds", f"expected comma-separated integers, got {text!r}") from None
+        raise InvalidParameter("--ds", f"expected comma-separated integers, got {text!r}") from None
 
 
 def _compare(args):
     from simulate import compare
 
+    from .files import output_file
+
+    if args.plot:
+        output_file("--plot", args.plot)
     result = compare(_point(args), ds=_parse_ds(args.ds), seeds=args.seeds, n_test=args.n_test,
                      solver=args.solver, tol=args.sim_tol, level=args.level, **_engine(args))
     if args.plot:
@@ -83,9 +90,12 @@ def plot_comparison(result, path) -> None:
     for ax, r in zip(axes.flat, rows):
         ax.errorbar(x, r.means, yerr=r.sems, fmt="o", ms=3, color="C0", label="simulation")
         ax.plot(grid, r.intercept + r.slope * grid, "-", color="C0", lw=0.8, label="a + b/d")
-        ax.errorbar([0.0], [r.intercept], yerr=[r.intercept - r.ci_low], fmt="s", ms=3, color="C0")
+        # asymmetric: probability intervals are clipped to [0, 1]
+        err = [[max(r.intercept - r.ci_low, 0.0)], [max(r.ci_high - r.intercept, 0.0)]]
+        ax.errorbar([0.0], [r.intercept], yerr=err, fmt="s", ms=3, color="C0")
         ax.plot([0.0], [r.theory], "*", color="C3", ms=8, label="theory")
-        ax.set_title(f"{r.name} (z = {r.z:.1f})", fontsize=8)
+        ax.set_title(f"{r.name} (z = {r.z:.1f})" if r.z is not None else f"{r.name} (no z: {r.z_note})",
+                     fontsize=8)
         ax.set_xlabel("1/d")
     for ax in list(axes.flat)[len(rows):]:
         ax.set_visible(False)

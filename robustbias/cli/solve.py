@@ -87,8 +87,11 @@ def _solve(args):
     return solve(**_point(args), tol=args.tol)
 
 
-def parse_grid(text: str, log: bool) -> np.ndarray:
+def parse_grid(text: str, log: bool, name: str = "grid") -> np.ndarray:
+    """``START:STOP:NUM`` (log-spaced if ``log``, else linear) or ``v1,v2,...``; at most ``MAX_POINTS`` values,
+    checked before anything is allocated. ``name`` is the parameter named in errors."""
     from asymptotics.errors import InvalidParameter
+    from asymptotics.grid import MAX_POINTS
 
     try:
         if ":" in text:
@@ -96,14 +99,23 @@ def parse_grid(text: str, log: bool) -> np.ndarray:
             start, stop, num = float(start), float(stop), int(num)
             if num < 1:
                 raise ValueError("NUM must be >= 1")
+            if num > MAX_POINTS:
+                raise InvalidParameter(name, f"{num} values requested in {text!r}: more than the limit {MAX_POINTS}")
+            if not (np.isfinite(start) and np.isfinite(stop)):
+                raise ValueError("START and STOP must be finite")
             if log:
                 if start <= 0 or stop <= 0:
                     raise ValueError("log-spaced grids need positive ends")
                 return np.logspace(np.log10(start), np.log10(stop), num)
             return np.linspace(start, stop, num)
-        return np.array([float(v) for v in text.split(",")])
+        values = text.split(",")
+        if len(values) > MAX_POINTS:
+            raise InvalidParameter(name, f"{len(values)} values: more than the limit {MAX_POINTS}")
+        return np.array([float(v) for v in values])
+    except InvalidParameter:
+        raise
     except ValueError as exc:
-        raise InvalidParameter("grid", f"expected START:STOP:NUM or v1,v2,..., got {text!r} ({exc})") from None
+        raise InvalidParameter(name, f"expected START:STOP:NUM or v1,v2,..., got {text!r} ({exc})") from None
 
 
 def _fixed(args, axes) -> dict:
@@ -128,13 +140,20 @@ def _fixed(args, axes) -> dict:
 def _run_grid(args, axes, continuation):
     from asymptotics import grid_sweep
 
+    from .files import output_folder
+
+    cache = output_folder("--cache", args.cache) if args.cache is not None else None
     return grid_sweep(axes, continuation=continuation, jobs=args.jobs, executor=args.executor, address=args.address,
-                      cache=args.cache, progress=args.progress or None, solver_options={"tol": args.tol},
+                      cache=cache, progress=args.progress or None, solver_options={"tol": args.tol},
                       **_fixed(args, axes))
 
 
 def _sweep(args):
+    from .files import output_file
+
     axes = {args.param: parse_grid(args.grid, log=args.param in ("alpha", "lam"))}
+    if args.plot:
+        output_file("--plot", args.plot)
     result = _run_grid(args, axes, args.param)
     if args.plot:
         _plot(result, args.plot)
@@ -149,7 +168,9 @@ def _grid(args):
         if "=" not in item:
             raise InvalidParameter("--axis", f"expected NAME=GRID, got {item!r}")
         name, grid = item.split("=", 1)
-        axes[name] = parse_grid(grid, log=name in ("alpha", "lam"))
+        if name in axes:
+            raise InvalidParameter("--axis", f"axis {name!r} is given twice")
+        axes[name] = parse_grid(grid, log=name in ("alpha", "lam"), name=f"--axis {name}")
     continuation = args.continuation or ("alpha" if "alpha" in axes else None)
     return _run_grid(args, axes, continuation)
 
@@ -165,7 +186,7 @@ def _grid_text(result) -> str:
             lines.append(f"{left} {r['m']:10.4g} {r['q']:10.4g} {r['gen_error']:9.4f} {r['adv_error']:9.4f} "
                          f"{r['boundary_error']:9.4f}")
         else:
-            lines.append(f"{left}  failed: {rec['error'][:80]}")
+            lines.append(f"{left}  failed: {rec['error'].split(':')[0]} (the full message is on stderr)")
     lines.append(result.summary().splitlines()[0])
     return "\n".join(lines)
 
