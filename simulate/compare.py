@@ -28,9 +28,13 @@ from scipy.stats import norm
 
 from asymptotics import solve as theory_solve
 from asymptotics import validation as V
+from asymptotics.cache import usable_folder
 from asymptotics.errors import InvalidParameter
 
-from .experiment import ErmResult, erm
+from .experiment import ErmResult, check_arguments, erm
+from .streams import DEFAULT_BASE
+
+_POINT_KEYS = ("alpha", "eps", "lam", "attack", "reg", "loss", "data", "eps_test", "attack_test")
 
 COMPARED = ("m", "q", "P", "train_loss", "train_error", "gen_error", "adv_error")
 #: observables that are probabilities: their intervals are clipped to [0, 1]
@@ -156,6 +160,17 @@ def compare(point: dict, ds=(250, 500, 1000, 2000), seeds=5, *, n_test=None, sol
     ds = tuple(sorted(given))
     seeds = V.integer("seeds", seeds, low=2)
     level = V.real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
+    unknown = sorted(set(point) - set(_POINT_KEYS))
+    if unknown:
+        raise InvalidParameter(unknown[0], f"is not a parameter of a point; allowed {_POINT_KEYS}")
+    missing = [k for k in ("alpha", "eps", "lam") if k not in point]
+    if missing:
+        raise InvalidParameter(missing[0], "is required in the point")
+    for d in ds:                                  # every simulation's arguments, before any work
+        check_arguments(point, d=d, seeds=seeds, n_test=n_test, solver=solver, tol=tol, base=DEFAULT_BASE,
+                        n_jobs=n_jobs, executor=executor, progress=progress)
+    if cache is not None:
+        usable_folder("cache", cache)
     fp = theory_solve(**point)
     sims: list[ErmResult] = [erm(**point, d=d, seeds=seeds, n_test=n_test, solver=solver, tol=tol, n_jobs=n_jobs,
                                  executor=executor, address=address, cache=cache, progress=progress)

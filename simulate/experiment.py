@@ -122,6 +122,26 @@ def _seed_task(task: dict) -> dict:
                     base=task["base"])
 
 
+def check_arguments(point: dict, *, d, seeds, n_test, solver, tol, base, n_jobs, executor, progress) -> tuple:
+    """Validate every argument of :func:`erm` without doing any work (also used by ``simulate.compare``).
+
+    Returns ``(problem, d, seed indices, n, n_test, tol, base, n_jobs)``; raises ``InvalidParameter``.
+    """
+    pb = Problem.from_point(**point)
+    d = D.check_dimension(pb, d)
+    seed_list = _seeds(seeds)
+    n = max(1, int(round(pb.alpha * d)))
+    n_test = max(2000, d) if n_test is None else V.integer("n_test", n_test, low=1)
+    tol = V.positive("tol", tol)
+    base = V.integer("base", base, low=0)
+    resolve_solver(solver, *smoothness(pb))         # unknown solver or one unfit for the problem
+    n_jobs = V.integer("n_jobs", n_jobs, low=1)
+    V.choice("executor", executor, EXECUTORS)
+    if not isinstance(progress, (bool, type(None))):
+        raise InvalidParameter("progress", f"must be True, False or None, got {progress!r}")
+    return pb, d, seed_list, n, n_test, tol, base, n_jobs
+
+
 def erm(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, eps_test=None, attack_test=None, *,
         d: int = 1000, seeds=5, n_test: int | None = None, solver: str = "auto", tol: float = 1e-8,
         base: int = streams.DEFAULT_BASE, n_jobs: int = 1, executor: str = "joblib", address=None, cache=None,
@@ -161,18 +181,10 @@ def erm(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, ep
     >>> sorted(r.mean)[:3]
     ['P', 'P_test', 'adv_error']
     """
-    pb = Problem.from_point(alpha, eps, lam, attack, reg, loss, data, eps_test, attack_test)
-    d = D.check_dimension(pb, d)
-    seed_list = _seeds(seeds)
-    n = max(1, int(round(pb.alpha * d)))
-    n_test = max(2000, d) if n_test is None else V.integer("n_test", n_test, low=1)
-    tol = V.positive("tol", tol)
-    base = V.integer("base", base, low=0)
-    resolve_solver(solver, *smoothness(pb))         # unknown solver or one unfit for the problem: before any work
-    n_jobs = V.integer("n_jobs", n_jobs, low=1)
-    V.choice("executor", executor, EXECUTORS)
-    if not isinstance(progress, (bool, type(None))):
-        raise InvalidParameter("progress", f"must be True, False or None, got {progress!r}")
+    pb, d, seed_list, n, n_test, tol, base, n_jobs = check_arguments(
+        dict(alpha=alpha, eps=eps, lam=lam, attack=attack, reg=reg, loss=loss, data=data, eps_test=eps_test,
+             attack_test=attack_test), d=d, seeds=seeds, n_test=n_test, solver=solver, tol=tol, base=base,
+        n_jobs=n_jobs, executor=executor, progress=progress)
     start = time.perf_counter()
     point = dict(alpha=alpha, eps=eps, lam=lam, attack=attack, reg=reg, loss=loss, data=data, eps_test=eps_test,
                  attack_test=attack_test)
