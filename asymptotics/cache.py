@@ -221,7 +221,7 @@ def abandoned(path: Path, now: float | None = None) -> bool:
     return age > STALE_SECONDS
 
 
-class CorruptEntry(Exception):
+class _CorruptEntry(Exception):
     """Internal: why a cache file cannot be used."""
 
 
@@ -249,7 +249,7 @@ class PointCache:
             return self._read(path, params)
         except FileNotFoundError:
             return None
-        except CorruptEntry as exc:
+        except _CorruptEntry as exc:
             reason = str(exc)
         except OSError as exc:
             reason = exc.strerror or str(exc)
@@ -262,20 +262,20 @@ class PointCache:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise CorruptEntry("not UTF-8 text") from None
+            raise _CorruptEntry("not UTF-8 text") from None
         try:
             entry = json.loads(text)
         except (json.JSONDecodeError, RecursionError) as exc:
-            raise CorruptEntry(f"not complete JSON: {str(exc)[:80]}") from None
+            raise _CorruptEntry(f"not complete JSON: {str(exc)[:80]}") from None
         if not isinstance(entry, dict) or not isinstance(entry.get("record"), dict):
-            raise CorruptEntry("not an object with a 'record' object")
+            raise _CorruptEntry("not an object with a 'record' object")
         if entry.get("version") != self.version:
-            raise CorruptEntry("written by another code version")
+            raise _CorruptEntry("written by another code version")
         if "params" not in entry or canonical(entry["params"]) != canonical(params):
-            raise CorruptEntry("holds another point's parameters")
+            raise _CorruptEntry("holds another point's parameters")
         record = entry["record"]
         if record.get("ok") is not True or not isinstance(record.get("result"), dict):
-            raise CorruptEntry("the record is not a successful result object")     # failures are never stored
+            raise _CorruptEntry("the record is not a successful result object")     # failures are never stored
         return record
 
     def put(self, params: dict, record: dict) -> Path | None:
