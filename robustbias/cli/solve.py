@@ -128,6 +128,10 @@ def _fixed(args, axes) -> dict:
         fixed["reg"] = args.reg or "l2"
     elif args.reg:
         raise InvalidParameter("--reg", "r is an axis: do not pass --reg")
+    for name in ("alpha", "eps", "lam", "eps_test"):
+        value = getattr(args, name)
+        if name in axes and value is not None:
+            raise InvalidParameter(f"--{name.replace('_', '-')}", f"{name} is an axis: do not also pass it as a flag")
     for name in ("alpha", "eps", "lam"):
         if name not in axes:
             value = getattr(args, name)
