@@ -49,7 +49,8 @@ def run_tasks(fn: Callable, args: Sequence, *, jobs: int = 1, executor: str = "j
             from joblib import Parallel, delayed
 
             out = []
-            for result in Parallel(n_jobs=jobs, backend="loky", return_as="generator")(delayed(fn)(a) for a in args):
+            workers = min(jobs, len(args))        # never more processes than tasks (--jobs 100000 on 4 chains)
+            for result in Parallel(n_jobs=workers, backend="loky", return_as="generator")(delayed(fn)(a) for a in args):
                 out.append(result)
                 bar.update()
             return out
