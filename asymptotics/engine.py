@@ -80,6 +80,29 @@ def _run_dask(fn, args, address, bar):
             client.close()
 
 
+def capture_warnings(fn: Callable, arg):
+    """``(fn(arg), [(category, message), ...])``: the warnings ``fn`` raised, to be re-issued by
+    :func:`reissue_warnings` in the process that started the sweep (a worker's own stderr is not the user's
+    terminal: loky prints there in the raw format, Dask in a remote log)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fn(arg)
+    return result, [(w.category, str(w.message)) for w in caught]
+
+
+def reissue_warnings(caught) -> None:
+    import warnings
+
+    for category, message in caught:
+        warnings.warn(message, category, stacklevel=3)
+
+
+def _cached_point_task(task):
+    return capture_warnings(_cached_point, task)
+
+
 def _cached_point(task):
     fn, params, folder, version = task
     from .cache import PointCache
@@ -121,5 +144,9 @@ def map_points(fn: Callable, points: Sequence[dict], *, jobs: int = 1, executor:
     version = code_version(*_code_of(fn))
     folder = prepare_folder(cache, version)
     tasks = [(fn, dict(p), folder, version) for p in points]
-    return run_tasks(_cached_point, tasks, jobs=jobs, executor=executor, address=address, progress=progress,
-                     desc=desc)
+    out = []
+    for record, caught in run_tasks(_cached_point_task, tasks, jobs=jobs, executor=executor, address=address,
+                                    progress=progress, desc=desc):
+        reissue_warnings(caught)
+        out.append(record)
+    return out

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import validation as V
 from .cache import PointCache, code_version, prepare_folder
-from .engine import EXECUTORS, run_tasks
+from .engine import EXECUTORS, capture_warnings, reissue_warnings, run_tasks
 from .errors import ConvergenceError, InvalidParameter
 from .fixed_point import solve
 from .problem import Problem
@@ -147,6 +147,10 @@ def solve_chain(task) -> list[dict]:
     return records
 
 
+def _chain_task(task):
+    return capture_warnings(solve_chain, task)
+
+
 def grid_sweep(axes: dict, *, continuation: str | None = "alpha", jobs: int = 1, executor: str = "joblib",
                address=None, cache=None, progress=None, solver_options: dict | None = None,
                **fixed) -> GridResult:
@@ -212,10 +216,11 @@ def grid_sweep(axes: dict, *, continuation: str | None = "alpha", jobs: int = 1,
             idx = sorted(idx, key=lambda i: grid_points[i][continuation], reverse=_DESCENDING[continuation])
         tasks.append(([{**fixed, **grid_points[i]} for i in idx], options, folder, version))
         order.append(idx)
-    results = run_tasks(solve_chain, tasks, jobs=jobs, executor=executor, address=address, progress=progress,
+    results = run_tasks(_chain_task, tasks, jobs=jobs, executor=executor, address=address, progress=progress,
                         desc="grid sweep")
     records = [None] * len(grid_points)
-    for idx, chain_records in zip(order, results):
+    for idx, (chain_records, caught) in zip(order, results):
+        reissue_warnings(caught)                   # e.g. a corrupt cache entry met by a worker
         for i, rec in zip(idx, chain_records):
             records[i] = rec
     failures = [{"params": r["params"], "error": r["error"]} for r in records if not r["ok"]]

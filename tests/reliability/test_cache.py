@@ -226,3 +226,15 @@ def test_two_concurrent_writers_store_every_point_once_and_equal_to_a_serial_run
     for rec in serial.records + serial_02.records:
         key = (rec["params"]["alpha"], rec["params"]["eps"])
         assert numbers(stored[key]) == numbers(rec), key                         # bit-identical
+
+
+def test_a_workers_cache_warning_reaches_the_parent_process(tmp_path):
+    axes = {"alpha": [1.0, 2.0]}
+    grid_sweep(axes, continuation=None, cache=tmp_path, **FIXED)
+    entries = PointCache(tmp_path).entries()
+    for path in entries:
+        path.write_bytes(b"")
+    with pytest.warns(CacheWarning) as caught:
+        again = grid_sweep(axes, continuation=None, executor="joblib", jobs=2, cache=tmp_path, **FIXED)
+    assert again.cached == 0 and not again.failures
+    assert sorted(str(p) for p in entries) == sorted(str(w.message).split()[2] for w in caught)
