@@ -166,9 +166,19 @@ def usable_folder(name: str, folder) -> Path:
 
     Raises
     ------
-    InvalidParameter(name) : the path is a file, lies under a file, or cannot be created or written.
+    InvalidParameter(name) : the path is a file, lies under a file, cannot be created or written, or is not a
+        valid path (too long, a NUL byte).
     """
-    path = Path(folder)
+    try:
+        return _usable_folder(name, Path(folder))
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, InvalidParameter):
+            raise
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InvalidParameter(name, f"{str(folder)!r} cannot be used as a folder ({reason})") from None
+
+
+def _usable_folder(name: str, path: Path) -> Path:
     if path.exists() and not path.is_dir():
         raise InvalidParameter(name, f"{str(path)!r} is a file, not a folder")
     for parent in path.parents:
@@ -176,13 +186,10 @@ def usable_folder(name: str, folder) -> Path:
             if not parent.is_dir():
                 raise InvalidParameter(name, f"{str(path)!r} lies under {str(parent)!r}, which is a file")
             break
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path, prefix=f".probe~{_host()}~{os.getpid()}~", suffix=".tmp")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise InvalidParameter(name, f"cannot write in {str(path)!r} ({exc.strerror or exc})") from None
+    path.mkdir(parents=True, exist_ok=True)
+    fd, probe = tempfile.mkstemp(dir=path, prefix=f".probe~{_host()}~{os.getpid()}~", suffix=".tmp")
+    os.close(fd)
+    os.unlink(probe)
     return path
 
 

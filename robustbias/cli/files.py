@@ -99,13 +99,24 @@ def output_folder(option: str, path) -> str:
 
 
 def output_file(option: str, path) -> str:
-    """Check that ``path`` can be written as an image: a known suffix, not a folder, its folder writable."""
+    """Check that ``path`` can be written as an image: a known suffix, not a folder, in a writable folder, a valid
+    name (a probe file is created and removed when none exists yet)."""
     p = Path(path)
     if p.suffix.lower() not in IMAGE_SUFFIXES:
         raise InvalidParameter(option, f"{str(p)!r}: unknown image format {p.suffix!r}; use .png, .pdf or .svg")
-    if p.is_dir():
-        raise InvalidParameter(option, f"{str(p)!r} is a folder, not a file")
     if p.name in ("", ".", ".."):
         raise InvalidParameter(option, f"{str(p)!r} does not name a file")
     usable_folder(option, p.parent if str(p.parent) else ".")
+    try:
+        if p.is_dir():
+            raise InvalidParameter(option, f"{str(p)!r} is a folder, not a file")
+        if not p.exists():
+            with open(p, "xb"):
+                pass
+            p.unlink()
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, InvalidParameter):
+            raise
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InvalidParameter(option, f"{str(p)!r} cannot be written ({reason})") from None
     return str(p)

@@ -225,6 +225,31 @@ def test_unusable_path_is_one_line_exit_2(capsys, files, args, needle):
     expect_one_line_exit_2(capsys, [a.format(**fill) for a in args], needle)
 
 
+PATH_OPTIONS = {
+    "--cache": ["sweep", "alpha", "1", "--eps=0.1", "--lam=0.1", "--cache"],
+    "--plot": ["sweep", "alpha", "1", "--eps=0.1", "--lam=0.1", "--plot"],
+    "--out": ["figures", "make", "tradeoff", "--out"],
+    "--data": ["margin", "--data"],
+}
+component = st.text(st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)), max_size=12)
+
+
+def _hostile_path(root, how, text, option):
+    suffix = ".png" if option == "--plot" else (".npz" if option == "--data" else "")
+    if how == "under a file":
+        return f"{root / 'afile'}/{text}{suffix}"
+    if how == "NUL byte":
+        return f"{root / 'adir'}/{text}\x00x{suffix}"
+    return f"{root / 'adir'}/{text}{'y' * 300}{suffix}"             # a component over NAME_MAX (255)
+
+
+@settings(FUZZ, max_examples=40)
+@given(option=st.sampled_from(sorted(PATH_OPTIONS)), how=st.sampled_from(["under a file", "NUL byte", "too long"]),
+       text=component)
+def test_hostile_path_is_one_line_exit_2(capsys, files, option, how, text):
+    expect_one_line_exit_2(capsys, [*PATH_OPTIONS[option], _hostile_path(files, how, text, option)], option)
+
+
 # ------------------------------------------------------------------ npz files -------------------------------------
 def _write_and_expect(capsys, tmp_path, command, payload: bytes, needle=None):
     path = tmp_path / "data.npz"
