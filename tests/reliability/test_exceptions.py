@@ -88,3 +88,44 @@ def test_a_bad_point_raises_the_same_error_serially_and_on_two_workers(tmp_path)
     assert (type(parallel), str(parallel), parallel.parameter) == (type(serial), str(serial), "lam")
     assert str(serial) == "lam: must be >= 0.0, got -1.0"
     assert not (tmp_path / "cache").exists()          # validated before the cache folder or a worker is touched
+
+
+def _raise_in_worker(kind):
+    if kind == "convergence":
+        exc = ConvergenceError("stalled", last_iterate={"m": 0.1}, residuals=[0.5, 0.4], hint="lower blend",
+                               diagnostics={"starts": 3})
+        exc.certificate = {"method": "cold"}
+        raise exc
+    raise InvalidParameter("init", "m^2 must be < rho q")
+
+
+KINDS = [("convergence", ConvergenceError), ("invalid", InvalidParameter)]
+
+
+def _local(kind, cls):
+    with pytest.raises(cls) as local:
+        _raise_in_worker(kind)
+    return local.value
+
+
+@pytest.mark.parametrize("kind,cls", KINDS)
+def test_an_exception_raised_in_a_forked_worker_arrives_whole(kind, cls):
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(1, mp_context=get_context("fork")) as pool:
+        with pytest.raises(cls) as info:
+            pool.submit(_raise_in_worker, kind).result()
+    local = _local(kind, cls)
+    assert str(info.value) == str(local) and info.value.__dict__ == local.__dict__
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind,cls", KINDS)
+def test_an_exception_raised_in_a_loky_worker_arrives_whole(kind, cls):
+    from asymptotics.engine import run_tasks
+
+    with pytest.raises(cls) as info:
+        run_tasks(_raise_in_worker, [kind, kind], jobs=2, executor="joblib")   # joblib aborts the pool: slow
+    local = _local(kind, cls)
+    assert str(info.value) == str(local) and info.value.__dict__ == local.__dict__
