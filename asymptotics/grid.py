@@ -31,7 +31,8 @@ _SOLVER_OPTIONS = ("tol", "max_iter", "blend", "anderson")
 #: the largest grid a sweep accepts (checked before anything is allocated)
 MAX_POINTS = 1_000_000
 _POINT_KEYS = tuple(inspect.signature(Problem.from_point).parameters)
-_EXTRA_KEYS = ("fast_paths", "strategy")       # other keywords of solve() a fixed parameter may set
+# other keywords of solve() a fixed parameter may set (init comes from the chain)
+_EXTRA_KEYS = tuple(k for k in inspect.signature(solve).parameters if k not in _POINT_KEYS and k != "init")
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,7 @@ def grid_sweep(axes: dict, *, continuation: str | None = "alpha", jobs: int = 1,
     unknown = sorted(set(fixed) - set(_POINT_KEYS) - set(_EXTRA_KEYS))
     if unknown:
         raise InvalidParameter(unknown[0], f"is not a parameter of a point; allowed {_POINT_KEYS + _EXTRA_KEYS}")
+    _check_options({k: v for k, v in fixed.items() if k in _SOLVER_OPTIONS})
     axes = {k: [V.real(k, v, allow_inf=False) for v in vals] for k, vals in axes.items()}
     names = list(axes)
     grid_points = [dict(zip(names, combo)) for combo in itertools.product(*axes.values())]
