@@ -18,6 +18,7 @@ from .regularizers import Regularizer, parse_regularizer
 from .sweeps import OptimalLambda, OptimalRegOrder, SweepResult, optimal_lambda, optimal_reg_order, sweep
 from .margins import (MaxMargin, Norm, elastic_net_max_margin, max_margin, normalized_margin, parse_norm,
                       robust_margin, robust_separability_radius)
+from .verification import Verification, verify_fixed_point
 from .stationarity import KKTResidual, alignment, fenchel_young_gap, flow_alignment, kkt_residual, stationarity_gap
 
 __all__ = ["Attack", "ConvergenceError", "DataModel", "FixedPoint", "InvalidParameter", "LOSSES", "Loss", "Problem",
@@ -27,4 +28,4 @@ __all__ = ["Attack", "ConvergenceError", "DataModel", "FixedPoint", "InvalidPara
            "robust_margin_bound"]
 __all__ += ["MaxMargin", "Norm", "elastic_net_max_margin", "max_margin", "normalized_margin", "parse_norm",
             "robust_margin", "robust_separability_radius", "KKTResidual", "alignment", "fenchel_young_gap",
-            "flow_alignment", "kkt_residual", "stationarity_gap"]
+            "flow_alignment", "kkt_residual", "stationarity_gap", "Verification", "verify_fixed_point"]

@@ -278,11 +278,13 @@ def dispersed_starts(pb: Problem) -> list[tuple]:
 
 def continuation_path(pb: Problem, stages: int = CONTINUATION_STAGES) -> tuple[str, list[float]] | None:
     """The homotopy used when every start fails: eps from 0 up to its value (the attack switched on gradually), or,
-    at eps = 0, lam from 100 lam down to its value. Returns (parameter, values ending at the target) or None."""
+    at eps = 0, lam towards its value from 100x further from collapse (from lam / 100 up for an l1 regularizer, whose
+    large lam gives w = 0; from 100 lam down otherwise). Returns (parameter, values ending at the target) or None."""
     if pb.eps > 0:
         return "eps", [pb.eps * k / stages for k in range(stages + 1)]
     if pb.lam > 0:
-        return "lam", list(pb.lam * np.logspace(2.0, 0.0, stages + 1))
+        start = -2.0 if pb.reg.r == 1.0 else 2.0
+        return "lam", list(pb.lam * np.logspace(start, 0.0, stages + 1))
     return None
 
 
@@ -295,7 +297,10 @@ def _with(pb: Problem, name: str, value: float) -> Problem:
 
 
 def _continue(pb: Problem, fast_paths, tol, max_iter, blend, memory, residuals, stats):
-    """Follow ``continuation_path`` with warm starts. Returns (F, attempt) at the target or None."""
+    """Follow ``continuation_path`` with warm starts. Returns (F, state) at the target or None.
+
+    A stage that fails is split once at its midpoint; if it still fails, the next stage starts cold (only the
+    target itself must converge)."""
     path = continuation_path(pb)
     if path is None:
         return None
@@ -303,22 +308,21 @@ def _continue(pb: Problem, fast_paths, tol, max_iter, blend, memory, residuals, 
     state = None
     previous = values[0]
     for value in values:
-        for sub in ([value] if state is None else [0.5 * (previous + value), value]):
+        subs = [value] if state is None else [0.5 * (previous + value), value]
+        for sub in subs:
             stage = _with(pb, name, sub)
             if zero_is_optimal(stage):
                 state = None          # w = 0 here: the next stage starts cold
                 continue
             Fs = _Map(stage, fast_paths)
             starts = [state] if state is not None else [_initial(stage, None, Fs)] + dispersed_starts(stage)
+            state = None
             for x0 in starts:
                 attempt = _run(Fs, x0, tol, max_iter, blend, memory, residuals)
                 stats.absorb(attempt)
                 if attempt.converged:
                     state = attempt.x
                     break
-            else:
-                if sub == value:
-                    return None
             if state is not None and sub == value:
                 break
         previous = value

@@ -1,70 +1,106 @@
-"""Convergence map of the fixed-point solver over the (alpha, eps, lam, r, p) grid of issue 10.
+"""An honest convergence map of the fixed-point solver over (alpha, eps, lam, r, p, loss).
 
-Each cell of the (alpha, eps) panels aggregates the lam x r x p points: the fraction solved (converged or
-collapsed to w = 0) and the median number of iterations. Failures raise ConvergenceError with diagnostics and are
-listed in the data file.
+Every point is solved cold (no warm start from a neighbour: the hardest case, and the one where version 0.1 returned
+a wrong w = 0) and then checked by ``asymptotics.verify_fixed_point`` (four dispersed starts and a continuation path
+must reach the same point; a w = 0 needs the zero test and no bare iteration converging to q > 0). Each point falls
+in one of three categories: solved, certified w = 0, ConvergenceError (with diagnostics); a point whose verification
+disagrees is counted as *wrong*, the number that must be 0. Panels per (alpha, eps) cell, aggregated over
+lam x r x p x loss: the fraction solved, the fraction certified w = 0, the fraction failed.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from asymptotics import grid_sweep
+from asymptotics import ConvergenceError, map_points, solve, verify_fixed_point
 
 from .style import subplots
 
 NAME = "convergence_map"
-TITLE = "Where the fixed-point solver converges: fraction solved and iterations over (alpha, eps)"
+TITLE = "Where the fixed-point solver converges: solved, certified w = 0, or ConvergenceError (every point verified)"
 PRESETS = {
     "quick": dict(alphas=[0.01, 0.1, 1.0, 10.0, 100.0], eps=[0.0, 0.5, 1.0], lams=[1e-4, 1e-2, 1.0, 10.0],
-                  rs=[1.0, 1.5, 2.0, 3.0, 4.0], attacks=["l1.5", "l2", "linf"], jobs=2),
-    "paper": dict(alphas=list(np.logspace(-2, 2, 17)), eps=list(np.linspace(0, 1, 11)),
-                  lams=list(np.logspace(-4, 1, 11)), rs=[1.0, 1.5, 2.0, 3.0, 4.0], attacks=["l1.5", "l2", "linf"],
-                  jobs=2),
+                  small_lams_r1=[1e-6], rs=[1.0, 1.5, 2.0, 3.0, 4.0], attacks=["l1.5", "l2", "linf"],
+                  losses=["logistic", "hinge", "square"], jobs=2),
+    "paper": dict(alphas=list(np.logspace(-2, 2, 9)), eps=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+                  lams=list(np.logspace(-4, 1, 6)), small_lams_r1=[1e-6, 1e-5], rs=[1.0, 1.5, 2.0, 3.0, 4.0],
+                  attacks=["l1.5", "l2", "linf"], losses=["logistic", "hinge", "square"], jobs=2),
 }
 REQUIRES = ()
+CATEGORIES = ("solved", "zero", "error")
+
+
+def grid_points(params) -> list[dict]:
+    """The points of the map: the full product, plus the extra small lams at r = 1 (lasso-like, hardest)."""
+    out = []
+    for loss in params["losses"]:
+        for attack in params["attacks"]:
+            for r in params["rs"]:
+                lams = list(params["lams"]) + (list(params.get("small_lams_r1", [])) if r == 1.0 else [])
+                for lam in lams:
+                    for alpha in params["alphas"]:
+                        for eps in params["eps"]:
+                            out.append(dict(alpha=float(alpha), eps=float(eps), lam=float(lam), attack=attack,
+                                            reg=f"l{r:g}", loss=loss))
+    return out
+
+
+def classify_point(params: dict) -> dict:
+    """Cold solve + independent verification of one point (a map_points task)."""
+    try:
+        fp = solve(**params)
+    except ConvergenceError as exc:
+        return {"category": "error", "iterations": len(exc.residuals), "error": str(exc)[:300],
+                "diagnostics": exc.diagnostics, "wrong": False}
+    check = verify_fixed_point(fp)
+    return {"category": "zero" if fp.trivial else "solved", "iterations": fp.iterations,
+            "method": fp.certificate["method"], "wrong": not check.agree, "verification": check.to_dict()}
 
 
 def compute(params, progress=False) -> dict:
-    alphas, eps, lams, rs = params["alphas"], params["eps"], params["lams"], params["rs"]
-    solved = np.zeros((len(alphas), len(eps)))
-    total = np.zeros_like(solved)
-    iterations = [[[] for _ in eps] for _ in alphas]
-    failures, collapsed = [], 0
-    for attack in params["attacks"]:
-        res = grid_sweep(dict(alpha=alphas, eps=eps, lam=lams, r=rs), continuation="alpha", attack=attack,
-                         jobs=params["jobs"], progress=progress)
-        for rec in res.records:
-            p = rec["params"]
-            i, j = alphas.index(p["alpha"]), eps.index(p["eps"])
-            total[i, j] += 1
-            if rec["ok"]:
-                solved[i, j] += 1
-                collapsed += bool(rec["result"]["trivial"])
-                iterations[i][j].append(rec["result"]["iterations"])
-            else:
-                failures.append({**p, "attack": attack, "error": rec["error"][:200]})
-    median_it = np.array([[np.median(c) if c else np.nan for c in row] for row in iterations])
-    return {"alphas": alphas, "eps": eps, "fraction_solved": solved / total, "median_iterations": median_it,
-            "points": int(total.sum()), "solved": int(solved.sum()), "collapsed": collapsed, "failures": failures}
+    alphas, eps = list(params["alphas"]), list(params["eps"])
+    points = grid_points(params)
+    records = map_points(classify_point, points, jobs=params["jobs"], progress=progress, desc="convergence map")
+    counts = {c: np.zeros((len(alphas), len(eps))) for c in CATEGORIES}
+    total = np.zeros((len(alphas), len(eps)))
+    methods, wrong, failures = {}, [], []
+    for rec in records:
+        p = rec["params"]
+        i, j = alphas.index(p["alpha"]), eps.index(p["eps"])
+        total[i, j] += 1
+        res = rec["result"] if rec["ok"] else {"category": "error", "error": rec["error"], "wrong": False}
+        counts[res["category"]][i, j] += 1
+        if res["category"] == "error":
+            failures.append({**p, "error": res.get("error", "")[:300], "diagnostics": res.get("diagnostics")})
+        else:
+            methods[res["method"]] = methods.get(res["method"], 0) + 1
+        if res["wrong"]:
+            wrong.append({**p, "verification": res["verification"]})
+    n = int(total.sum())
+    summary = {c: int(counts[c].sum()) for c in CATEGORIES}
+    return {"alphas": alphas, "eps": eps, "points": n, **summary, "wrong": len(wrong), "methods": methods,
+            "fraction": {c: counts[c] / total for c in CATEGORIES}, "failures": failures, "wrong_points": wrong,
+            "solved_or_certified_share": (summary["solved"] + summary["zero"]) / n}
 
 
 def plot(data, params):
-    fig, axes = subplots(1, 2, width=3.9, height=2.9)
-    fig.subplots_adjust(wspace=0.55)
+    fig, axes = subplots(1, 3, width=3.3, height=2.9)
+    fig.subplots_adjust(wspace=0.6, top=0.78)
     a = np.asarray(data["alphas"], float)
     e = np.asarray(data["eps"], float)
-    frac = np.asarray(data["fraction_solved"], float)
-    its = np.asarray(data["median_iterations"], float)
-    for ax, values, label, cmap, vmin, vmax in ((axes[0, 0], frac, "fraction solved", "viridis", 0.9, 1.0),
-                                               (axes[0, 1], its, "median iterations", "magma", None, None)):
-        mesh = ax.pcolormesh(np.arange(len(a) + 1), np.arange(len(e) + 1), values.T, cmap=cmap, vmin=vmin, vmax=vmax)
+    panels = (("solved", "fraction solved", "viridis"), ("zero", "fraction certified w = 0", "cividis"),
+              ("error", "fraction ConvergenceError", "magma_r"))
+    for ax, (key, label, cmap) in zip(axes[0], panels):
+        values = np.asarray(data["fraction"][key], float)
+        mesh = ax.pcolormesh(np.arange(len(a) + 1), np.arange(len(e) + 1), values.T, cmap=cmap, vmin=0.0, vmax=1.0)
         fig.colorbar(mesh, ax=ax, label=label)
         ax.set_xticks(np.arange(len(a)) + 0.5, [f"{v:.2g}" for v in a], rotation=60)
         ax.set_yticks(np.arange(len(e)) + 0.5, [f"{v:.2g}" for v in e])
         ax.grid(False)
         ax.set_xlabel(r"$\alpha$")
         ax.set_ylabel(r"$\varepsilon$")
-    share = data["solved"] / data["points"]
-    fig.suptitle(f"{data['solved']}/{data['points']} solved ({100 * share:.1f}%), {data['collapsed']} collapsed to w=0; "
-                 f"aggregated over lam, r, p (0 iterations: w = 0 detected up front)", fontsize=8)
+    share = 100 * data["solved_or_certified_share"]
+    fig.suptitle(f"{data['points']} cold solves: {data['solved']} solved, {data['zero']} certified w = 0, "
+                 f"{data['error']} ConvergenceError ({share:.2f}% solved or certified); {data['wrong']} wrong "
+                 f"(multi-start + continuation check)\naggregated over lam, r, p and loss "
+                 f"({', '.join(params['losses'])})", fontsize=8)
     return fig

@@ -101,9 +101,9 @@ def test_every_component_of_init_is_validated(init, name):
 
 # ---- uniqueness over the whole domain -----------------------------------------------------------------------------
 
-def _geometry(draw, kind, exponent_range, name):
+def _geometry(draw, kind, exponent_range, name, dim):
     if draw(st.floats(0, 1)) < 0.15:
-        eigs = np.array(draw(st.lists(st.floats(0.3, 3.0), min_size=2, max_size=3)))
+        eigs = np.array(draw(st.lists(st.floats(0.3, 3.0), min_size=dim, max_size=dim)))
         return (Attack if name == "attack" else Regularizer).mahalanobis(eigs)
     special = draw(st.sampled_from(kind))
     if special is not None:
@@ -113,17 +113,14 @@ def _geometry(draw, kind, exponent_range, name):
 
 @st.composite
 def points(draw):
-    attack = _geometry(draw, ["linf", "l2", "l1", None, None], (1.05, 8.0), "attack")
-    reg = _geometry(draw, ["l1", "l1", "l2", None, None], (1.05, 4.0), "reg")
+    dim = draw(st.sampled_from([2, 3]))       # every covariance of one point shares its dimension
+    attack = _geometry(draw, ["linf", "l2", "l1", None, None], (1.05, 8.0), "attack", dim)
+    reg = _geometry(draw, ["l1", "l1", "l2", None, None], (1.05, 4.0), "reg", dim)
     data = {}
     if draw(st.booleans()):
         data = dict(rho=draw(st.floats(0.3, 3.0)), tau=draw(st.sampled_from([0.0, 0.3, 1.0])))
     if draw(st.floats(0, 1)) < 0.2:
-        data["cov_x"] = np.array(draw(st.lists(st.floats(0.3, 3.0), min_size=2, max_size=2)))
-    dims = {np.size(g.covariance) for g in (attack, reg) if not isinstance(g, str)} | (
-        {np.size(data["cov_x"])} if "cov_x" in data else set())
-    if len(dims) > 1:   # covariances must share one dimension: drop the structured data spectrum
-        data.pop("cov_x")
+        data["cov_x"] = np.array(draw(st.lists(st.floats(0.3, 3.0), min_size=dim, max_size=dim)))
     return dict(alpha=10 ** draw(st.floats(-2, 2)), eps=draw(st.floats(0, 1)), lam=10 ** draw(st.floats(-4, 1)),
                 attack=attack, reg=reg, loss=draw(st.sampled_from(["logistic", "hinge", "square", "exponential"])),
                 data=data or None)

@@ -1,0 +1,99 @@
+"""An independent check of a solved fixed point: every start must lead to it (the ERM is convex: one fixed point).
+
+``verify_fixed_point(fp)`` re-solves the point at a tight tolerance from four dispersed starts and along the
+continuation path, and compares each result with ``fp``. For a collapsed result (``fp.trivial``) it re-evaluates the
+zero test and runs the bare iteration (no zero shortcut) from the same starts: none may converge to a point with
+q > 0. Used by the convergence map and the tests; costs about six solves.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .errors import ConvergenceError
+from .fixed_point import FixedPoint, _Map, _run, dispersed_starts, solve
+from .problem import Problem
+from .trivial import zero_test
+
+FIELDS = ("m", "q", "V", "P")
+
+
+@dataclass(frozen=True)
+class Verification:
+    """``agree``: every route that converged reached ``fp`` (within ``rel``); ``routes``: routes tried;
+    ``converged``: routes that converged; ``max_rel_diff``: the largest relative difference in (m, q, V, P)
+    (0 for a collapse confirmed by every route); ``detail``: what disagreed, if anything."""
+
+    agree: bool
+    routes: int
+    converged: int
+    max_rel_diff: float
+    zero_test: dict
+    detail: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _rel_diff(a, b) -> float:
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-9)))
+
+
+def verify_fixed_point(fp: FixedPoint, *, rel: float = 1e-5, tol: float = 1e-11) -> Verification:
+    """Check ``fp`` by dispersed restarts and a continuation path (module docstring).
+
+    Parameters
+    ----------
+    fp : FixedPoint
+        A result of :func:`asymptotics.solve` (its ``point`` is re-parsed).
+    rel : float
+        Relative agreement required in (m, q, V, P) (``fp`` itself was solved at its own ``tol``, 1e-8 by default,
+        so 1e-5 leaves room for conditioning).
+    tol : float
+        Tolerance of the verification solves.
+
+    Returns
+    -------
+    Verification
+    """
+    point = dict(fp.point)
+    pb = Problem.from_point(**point)
+    zero = zero_test(pb).to_dict()
+    starts = dispersed_starts(pb)
+    if fp.trivial:
+        return _verify_collapse(pb, starts, zero, tol)
+    reference = np.array([getattr(fp, k) for k in FIELDS])
+    worst, converged, detail = 0.0, 0, ""
+    routes = [("start", x0) for x0 in starts] + [("continuation", None)]
+    for name, x0 in routes:
+        try:
+            other = (solve(**point, tol=tol, init=x0) if x0 is not None
+                     else solve(**point, tol=tol, strategy="continuation"))
+        except ConvergenceError:
+            continue
+        converged += 1
+        diff = 0.0 if other.trivial and fp.trivial else _rel_diff([getattr(other, k) for k in FIELDS], reference)
+        if diff > worst:
+            worst = diff
+            detail = f"{name} {x0} reached {[getattr(other, k) for k in FIELDS]}"
+    agree = converged > 0 and worst <= rel
+    return Verification(agree, len(routes), converged, worst, zero, "" if agree else detail or "no route converged")
+
+
+def _verify_collapse(pb: Problem, starts, zero: dict, tol: float) -> Verification:
+    """A certified w = 0: the zero test must hold and no bare iteration may converge to q > 0."""
+    F = _Map(pb, True)
+    converged, detail = 0, ""
+    with np.errstate(all="ignore"):
+        for x0 in starts:
+            attempt = _run(F, x0, tol, 1500, 0.5, 6, [])
+            if attempt.converged and attempt.x[1] > 1e-12 * F.rho_eff:
+                converged += 1
+                detail = f"start {x0} converged to q = {attempt.x[1]:.3g} > 0"
+    agree = bool(zero["optimal"]) and converged == 0
+    if not zero["optimal"]:
+        detail = "the zero test does not certify w = 0"
+    return Verification(agree, len(starts), converged, 0.0 if agree else math.inf, zero, detail)
