@@ -13,6 +13,7 @@ import numpy as np
 
 from asymptotics import ConvergenceError, map_points, solve, verify_fixed_point
 
+from .claims import Claim
 from .style import subplots
 
 NAME = "convergence_map"
@@ -27,6 +28,13 @@ PRESETS = {
 }
 REQUIRES = ()
 CATEGORIES = ("solved", "zero", "error")
+CLAIMS = (
+    Claim("solved_or_certified", "The solver solves or certifies w = 0 at >= 99.5% of the (alpha, eps, lam, r, p, "
+          "loss) grid from a cold start (issue 13's goal).",
+          lambda d, p: (d["solved_or_certified_share"], d["solved_or_certified_share"] >= 0.995)),
+    Claim("no_wrong_answer", "No returned point disagrees with its multi-start and continuation verification "
+          "(a convex ERM has one fixed point).", lambda d, p: (d["wrong"], d["wrong"] == 0)),
+)
 
 
 def grid_points(params) -> list[dict]:

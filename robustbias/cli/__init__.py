@@ -113,6 +113,8 @@ def _main(argv) -> int:
 
 def _report_failures(result) -> int:
     """Exit status 1 and every failure with its full error text (and hint) on stderr when points failed."""
+    if hasattr(result, "exit_code"):          # results that carry their own verdict (figures check)
+        return int(result.exit_code)
     failures = getattr(result, "failures", None)
     if not failures or not isinstance(failures, list) or not hasattr(result, "summary"):
         return 0

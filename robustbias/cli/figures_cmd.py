@@ -27,6 +27,38 @@ def add_parser(sub) -> None:
         pm.set_defaults(func=_make, text=_make_text)
 
 
+    pc = fsub.add_parser("check", help="check each figure's paper claims on its data (exit 1 if an expected "
+                                       "claim fails)")
+    pc.add_argument("names", nargs="*", help="figure names (default with --all: every figure)")
+    pc.add_argument("--all", action="store_true", help="check every registered figure")
+    pc.add_argument("--preset", default="quick", choices=["quick", "paper"])
+    pc.add_argument("--out", default="out/figures", help="folder with the figures' data (made there if absent)")
+    pc.add_argument("--remake", action="store_true", help="recompute the figures even if their data exist")
+    pc.add_argument("--progress", action="store_true", help="show progress bars")
+    add_json_flag(pc)
+    pc.set_defaults(func=_check, text=lambda table: table.text())
+
+
+def _check(args):
+    from asymptotics.errors import InvalidParameter
+    from figures import available
+    from figures.claims import ClaimTable, check
+
+    from .files import output_folder
+
+    if args.all == bool(args.names):
+        raise InvalidParameter("names", "give figure names or --all (not both)")
+    names = sorted(available()) if args.all else args.names
+    for name in names:
+        if name not in available():
+            raise InvalidParameter("names", f"unknown figure {name!r}; see `robustbias figures list`")
+    output_folder("--out", args.out)
+    table = ClaimTable()
+    for name in names:
+        table.rows += check(name, preset=args.preset, outdir=args.out, remake=args.remake, progress=args.progress)
+    return table
+
+
 def _list(args):
     from figures import describe
 
