@@ -1,20 +1,20 @@
-"""A coarse version of the issue-10 convergence map: >= 99% of the grid solves (converges or is recognised as the
-collapsed w = 0 solution); the rest raise ConvergenceError with diagnostics (recorded by the sweep)."""
+"""A coarse version of the honest convergence map (issue 13): every point solved cold and verified by dispersed
+starts and a continuation path. >= 99% solved or certified w = 0, and not one wrong answer; the rest raise
+ConvergenceError with diagnostics (the full map, in docs/sweeps.md, reaches >= 99.5%)."""
 import pytest
 
-from asymptotics import grid_sweep
+from figures.convergence_map import compute
+
+COARSE = dict(alphas=[0.01, 1.0, 100.0], eps=[0.0, 0.5, 1.0], lams=[1e-4, 1e-2, 10.0], small_lams_r1=[1e-6],
+              rs=[1.0, 2.0, 4.0], attacks=["l2", "linf"], losses=["logistic", "hinge", "square"], jobs=2)
 
 
 @pytest.mark.slow
-def test_coarse_convergence_map_solves_at_least_99_percent():
-    axes = dict(alpha=[0.01, 1.0, 100.0], eps=[0.0, 0.5, 1.0], lam=[1e-4, 1e-2, 10.0], r=[1.0, 1.5, 2.0, 3.0, 4.0])
-    records = []
-    for attack in ("l1.5", "l2", "linf"):
-        records += grid_sweep(axes, continuation="alpha", attack=attack, jobs=2).records
-    solved = sum(r["ok"] for r in records)
-    assert solved >= 0.99 * len(records), [r for r in records if not r["ok"]]
-    for r in records:
-        if not r["ok"]:
-            assert r["error"].startswith("ConvergenceError") and "residual" in r["error"]
-        else:
-            assert r["result"]["converged"] and 0.0 <= r["result"]["adv_error"] <= 1.0
+def test_coarse_convergence_map_has_no_wrong_answer():
+    data = compute(COARSE)
+    assert data["wrong"] == 0, data["wrong_points"]
+    assert data["solved_or_certified_share"] >= 0.99, data["failures"]
+    # per loss and attack: 3 alphas x 3 eps x (4 lams at r = 1 + 3 at r = 2 + 3 at r = 4) = 90
+    assert data["solved"] + data["zero"] + data["error"] == data["points"] == 90 * 2 * 3
+    for failure in data["failures"]:
+        assert failure["diagnostics"]["attempts"] >= 5 and not failure["diagnostics"]["zero_test"]["optimal"]
