@@ -10,6 +10,10 @@ tutorial "Neural Tangent Kernels" of pytorch.org, method 1). Modes:
 * ``"mean"``  -> ``(n1, n2)`` = ``(1/C) sum_c Theta_cc`` (comparable to the analytic kernel, which is ``Theta ⊗ I_C``).
 
 A scalar-output model (output ``(n,)``) has ``C = 1``.
+
+Only trainable parameters (``requires_grad=True``) are differentiated; frozen ones (e.g. the initial copy inside
+:class:`deep.ntk.transfer.CenteredNet`) are passed to ``functional_call`` as constants, so the kernel is the same as
+:func:`per_sample_gradient_ntk`'s.
 """
 from __future__ import annotations
 
@@ -22,11 +26,11 @@ from asymptotics.validation import choice, integer
 MODES = ("full", "trace", "mean")
 
 
-def _jacobians(model, params, buffers, x):
-    """Per-example Jacobians, flattened: ``(m, C, P)``."""
+def _jacobians(model, params, frozen, buffers, x):
+    """Per-example Jacobians with respect to ``params`` (trainable only), flattened: ``(m, C, P)``."""
 
     def single(p, xi):
-        out = functional_call(model, (p, buffers), (xi.unsqueeze(0),))
+        out = functional_call(model, (p, frozen, buffers), (xi.unsqueeze(0),))
         return out.reshape(-1)
 
     jac = vmap(jacrev(single), in_dims=(None, 0))(params, x)
@@ -43,7 +47,9 @@ def empirical_ntk(model: torch.nn.Module, x1: torch.Tensor, x2: torch.Tensor | N
         Any model mapping ``(n, ...)`` inputs to ``(n,)`` or ``(n, C)`` outputs, without batch coupling (no batch norm
         in training mode).
     x1, x2 : tensors
-        Inputs; ``x2 = None`` means ``x1`` (symmetric kernel, only half the Jacobians are formed).
+        Inputs; ``x2 = None`` means ``x1``: each chunk's Jacobians are formed once and used for both sides when they
+        fit in ``max_cached`` (else recomputed per row chunk, as for ``x2``). Every block of the kernel is still
+        contracted (symmetry does not halve the contractions).
     mode : {"mean", "trace", "full"}
         See the module docstring.
     chunk_size : int
@@ -69,7 +75,10 @@ def empirical_ntk(model: torch.nn.Module, x1: torch.Tensor, x2: torch.Tensor | N
         raise InvalidParameter("model", "must be a torch.nn.Module")
     sym = x2 is None
     x2 = x1 if sym else x2
-    params = {k: v.detach() for k, v in model.named_parameters()}
+    params = {k: v.detach() for k, v in model.named_parameters() if v.requires_grad}
+    frozen = {k: v.detach() for k, v in model.named_parameters() if not v.requires_grad}
+    if not params:
+        raise InvalidParameter("model", "has no trainable parameters (all requires_grad=False): the NTK is 0")
     buffers = {k: v.detach() for k, v in model.named_buffers()}
     P = sum(v.numel() for v in params.values())
     chunks2 = [x2[s:s + chunk_size] for s in range(0, x2.shape[0], chunk_size)]
@@ -78,17 +87,17 @@ def empirical_ntk(model: torch.nn.Module, x1: torch.Tensor, x2: torch.Tensor | N
     def jac2(i):
         if i in cache:
             return cache[i]
-        j = _jacobians(model, params, buffers, chunks2[i])
+        j = _jacobians(model, params, frozen, buffers, chunks2[i])
         if x2.shape[0] * j.shape[1] * P <= max_cached:
             cache[i] = j
         return j
 
     rows = []
     for s in range(0, x1.shape[0], chunk_size):
-        j1 = _jacobians(model, params, buffers, x1[s:s + chunk_size])
+        j1 = jac2(s // chunk_size) if sym else _jacobians(model, params, frozen, buffers, x1[s:s + chunk_size])
         blocks = []
         for i in range(len(chunks2)):
-            j2 = jac2(i) if not (sym and i == s // chunk_size) else j1
+            j2 = j1 if sym and i == s // chunk_size else jac2(i)
             if mode == "full":
                 blocks.append(torch.einsum("acp,bdp->abcd", j1, j2))
             else:
