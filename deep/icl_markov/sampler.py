@@ -9,9 +9,9 @@ lifted chain on c-tuples, so every sequence is stationary from its first token.
 Priors (``ChainPrior.kind``):
 
 * ``"dirichlet"``: rows i.i.d. Dir(alpha 1_k) (alpha = 1: uniform on the simplex, the ICL-MC task);
-* ``"doubly_stochastic"``: row and column sums 1. For k <= 5 uniform on the Birkhoff polytope by rejection (free
-  (k-1)x(k-1) block i.i.d. U[0,1], accepted if the completed matrix is non-negative); for k >= 6 Sinkhorn
-  normalisation of a Dir(1)-row matrix (not uniform). Only order 2;
+* ``"doubly_stochastic"``: row and column sums 1. For k <= 5 exactly uniform on the Birkhoff polytope (rejection
+  from a product of simplices, acceptance >= 0.075); for k >= 6 the Sinkhorn scaling of a Dir(1)-row matrix (not
+  uniform), as the spec prescribes. See :func:`sample_doubly_stochastic`. Only order 2;
 * ``"unigram"``: all rows equal to one q ~ Dir(alpha 1_k): tokens i.i.d. q. Only order 2.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from asymptotics.errors import InvalidParameter
+from asymptotics.errors import ConvergenceError, InvalidParameter
 from asymptotics.validation import integer, positive
 
 PRIOR_KINDS = ("dirichlet", "doubly_stochastic", "unigram")
@@ -104,6 +104,9 @@ def context_index(tokens: torch.Tensor, k: int, context: int) -> torch.Tensor:
 def sample_gamma(concentration: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Gamma(concentration, 1) variates by Marsaglia--Tsang with an explicit generator (float64).
 
+    Uniforms and normals are drawn on the generator's device (a CPU generator serves any device), then moved to
+    ``concentration``'s device.
+
     For a < 1 uses Gamma(a) = Gamma(a + 1) U^{1/a}. Vectorised rejection: redraw only the rejected entries.
     """
     a = concentration.to(torch.float64)
@@ -117,8 +120,8 @@ def sample_gamma(concentration: torch.Tensor, generator: torch.Generator) -> tor
     while bool(pending.any()):
         idx = pending.nonzero(as_tuple=True)
         n = idx[0].numel()
-        z = torch.randn(n, generator=generator, device=device, dtype=torch.float64)
-        u = torch.rand(n, generator=generator, device=device, dtype=torch.float64)
+        z = torch.randn(n, generator=generator, device=generator.device, dtype=torch.float64).to(device)
+        u = torch.rand(n, generator=generator, device=generator.device, dtype=torch.float64).to(device)
         dd, cc = d[idx], c[idx]
         v = (1.0 + cc * z) ** 3
         ok = (v > 0) & (torch.log(u) < 0.5 * z * z + dd - dd * v + dd * torch.log(v.clamp_min(1e-300)))
@@ -127,46 +130,99 @@ def sample_gamma(concentration: torch.Tensor, generator: torch.Generator) -> tor
         out[sel] = vals[ok]
         pending[sel] = False
     if bool(boost.any()):
-        u = torch.rand(a.shape, generator=generator, device=device, dtype=torch.float64)
+        u = torch.rand(a.shape, generator=generator, device=generator.device, dtype=torch.float64).to(device)
         out = torch.where(boost, out * u ** (1.0 / a), out)
     return out
 
 
 def sample_dirichlet(shape: tuple[int, ...], k: int, alpha: float, generator: torch.Generator,
                      device: torch.device) -> torch.Tensor:
-    """Rows i.i.d. Dir(alpha 1_k), shape ``shape + (k,)``, float64. alpha = 1 uses normalised exponentials."""
+    """Rows i.i.d. Dir(alpha 1_k), shape ``shape + (k,)``, float64, on ``device`` (drawn on the generator's device).
+    alpha = 1 uses normalised exponentials."""
     if alpha == 1.0:
-        g = -torch.log1p(-torch.rand(*shape, k, generator=generator, device=device, dtype=torch.float64))
+        g = -torch.log1p(-torch.rand(*shape, k, generator=generator, device=generator.device,
+                                     dtype=torch.float64)).to(device)
     else:
         g = sample_gamma(torch.full((*shape, k), float(alpha), device=device, dtype=torch.float64), generator)
     g = g.clamp_min(1e-300)
     return g / g.sum(-1, keepdim=True)
 
 
-def sample_doubly_stochastic(batch: int, k: int, generator: torch.Generator, device: torch.device,
-                             sinkhorn_iterations: int = 200) -> torch.Tensor:
-    """Doubly stochastic k x k matrices (B, k, k), float64; uniform on the Birkhoff polytope for k <= 5."""
-    if k <= 5:
+UNIFORM_BIRKHOFF_MAX_K = 5
+
+
+def sample_doubly_stochastic(batch: int, k: int, generator: torch.Generator, device: torch.device | None = None,
+                             tol: float = 1e-14, max_iterations: int = 100_000) -> torch.Tensor:
+    r"""Doubly stochastic k x k matrices (B, k, k), float64, by the spec's rule (deep_icl_grokking.md §A.1).
+
+    Parameters
+    ----------
+    batch, k : int
+    generator : torch.Generator
+        The only source of randomness; draws are made on its device, then moved to ``device``.
+    device : torch.device, optional
+        Where the result lives (default: the generator's device).
+    tol : float
+        k >= 6 only: Sinkhorn stops when every column sum is within ``tol`` of 1 (rows are exact to rounding).
+    max_iterations : int
+        k >= 6 only: Sinkhorn sweeps before :class:`~asymptotics.errors.ConvergenceError`.
+
+    Returns
+    -------
+    tensor (B, k, k)
+
+    Raises
+    ------
+    ConvergenceError
+        If Sinkhorn has not balanced every matrix to ``tol`` after ``max_iterations`` sweeps.
+
+    Notes
+    -----
+    * ``k <= 5``: **uniform on the Birkhoff polytope** (Lebesgue measure on the free (k-1) x (k-1) block), exact.
+      Rows 1..k-1 are drawn i.i.d. uniform on the simplex (Dir(1)); the last row is ``1 - column sums``; a draw is
+      kept iff that row is non-negative. The proposal is uniform on a product of simplices that contains the
+      polytope, so the kept draws are uniform on it: the same law as the spec's cube rejection (block i.i.d. U[0,1]),
+      with acceptance 1/2, 0.21, 0.075 for k = 3, 4, 5 instead of 1/8, 1.0e-3, 2.3e-7 (the proposal set is
+      ``((k-1)!)^{k-1}`` times smaller than the unit cube).
+    * ``k >= 6``: **not uniform** (spec: Sinkhorn-normalise a Dir(1)-row matrix). The law is that of the
+      Sinkhorn--Knopp scaling ``D_1 A D_2`` of a matrix ``A`` with i.i.d. Exp(1) entries (Dir(1) rows are
+      Exp(1) rows divided by their sums, and the scaling is invariant to row scalings, so the two are the same).
+      It is exchangeable under row and column permutations, so every entry has mean 1/k.
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = sample_doubly_stochastic(2, 5, torch.Generator().manual_seed(0))
+    >>> bool(torch.allclose(m.sum(-2), torch.ones(2, 5, dtype=torch.float64)))
+    True
+    """
+    integer("batch", batch, low=1)
+    integer("k", k, low=2)
+    device = generator.device if device is None else torch.device(device)
+    draw = generator.device
+    if k <= UNIFORM_BIRKHOFF_MAX_K:
         found: list[torch.Tensor] = []
         have = 0
         while have < batch:
-            m = max(4 * (batch - have), 64) * (4 if k >= 4 else 1)
-            block = torch.rand(m, k - 1, k - 1, generator=generator, device=device, dtype=torch.float64)
-            full = torch.zeros(m, k, k, device=device, dtype=torch.float64)
-            full[:, : k - 1, : k - 1] = block
-            full[:, : k - 1, k - 1] = 1.0 - block.sum(-1)
-            full[:, k - 1, : k - 1] = 1.0 - block.sum(-2)
-            full[:, k - 1, k - 1] = block.sum((-1, -2)) - (k - 2)
-            ok = (full[:, : k - 1, k - 1] >= 0).all(-1) & (full[:, k - 1, : k - 1] >= 0).all(-1) & \
-                (full[:, k - 1, k - 1] > 0)
-            found.append(full[ok])
+            m = max((batch - have) * {2: 1, 3: 3, 4: 7, 5: 20}[k], 64)   # ~1.5x the expected need (1/acceptance)
+            rows = -torch.log1p(-torch.rand(m, k - 1, k, generator=generator, device=draw, dtype=torch.float64))
+            rows = rows / rows.sum(-1, keepdim=True)
+            last = 1.0 - rows.sum(-2, keepdim=True)
+            ok = (last >= 0).all(-1).squeeze(-1)
+            found.append(torch.cat([rows, last], dim=-2)[ok])
             have += int(ok.sum())
-        return torch.cat(found)[:batch]
-    mat = sample_dirichlet((batch, k), k, 1.0, generator, device)
-    for _ in range(sinkhorn_iterations):
+        return torch.cat(found)[:batch].to(device)
+    mat = -torch.log1p(-torch.rand(batch, k, k, generator=generator, device=draw, dtype=torch.float64))
+    mat = mat.clamp_min(1e-300).to(device)
+    residuals = []
+    for _ in range(max_iterations):
         mat = mat / mat.sum(-2, keepdim=True)
         mat = mat / mat.sum(-1, keepdim=True)
-    return mat
+        residuals.append(float((mat.sum(-2) - 1.0).abs().max()))
+        if residuals[-1] <= tol:
+            return mat
+    raise ConvergenceError(f"Sinkhorn did not balance {batch} matrices of size {k} to {tol:g}",
+                           last_iterate=mat, residuals=residuals[-10:], hint="raise max_iterations or tol")
 
 
 def sample_transitions(prior: ChainPrior, batch: int, k: int, generator: torch.Generator,
@@ -242,7 +298,7 @@ def sample_sequences(transitions: torch.Tensor, length: int, generator: torch.Ge
         context += 1
     integer("length", length, low=context + 1)
     device = transitions.device
-    uniforms = torch.rand(batch, length, generator=generator, device=device, dtype=torch.float64)
+    uniforms = torch.rand(batch, length, generator=generator, device=generator.device, dtype=torch.float64).to(device)
     pi = stationary_distribution(lifted_chain(transitions, context))
     first = _categorical(pi, uniforms[:, 0])
     tokens = torch.empty(batch, length, dtype=torch.long, device=device)
@@ -270,7 +326,10 @@ def sample_batch(batch: int, length: int, k: int, prior: ChainPrior | None = Non
     prior : ChainPrior, optional
         Default: Dir(1) rows, order 2 (the ICL-MC task).
     generator : torch.Generator
-        The only source of randomness (its device is used when ``device`` is None).
+        The only source of randomness; draws are made on its device (a CPU generator works for any ``device``) and
+        moved to ``device``.
+    device : torch.device, optional
+        Where the batch lives; default the generator's device.
 
     Returns
     -------
