@@ -148,7 +148,8 @@ def pgd(model, x, y, eps: float, norm: str = "linf", steps: int = 10, step_size:
     norm : {"linf", "l2", "l1"}
     steps : int
     step_size : float, optional
-        ``alpha``; default ``2.5 eps / steps``.
+        Constant ``alpha``; default :func:`pgd_step_sizes` (``2.5 eps / steps`` for linf and l1, a geometric decay
+        from ``eps`` to ``eps / steps`` for l2).
     random_start : bool
         Start at a random point of the ball (drawn from ``generator``) instead of ``delta = 0``.
     restarts : int
@@ -179,7 +180,7 @@ def pgd(model, x, y, eps: float, norm: str = "linf", steps: int = 10, step_size:
     norm, box = _validate(x, y, eps, norm, box, target)
     integer("steps", steps, low=0)
     integer("restarts", restarts, low=1)
-    alpha = 2.5 * eps / max(steps, 1) if step_size is None else positive("step_size", step_size)
+    alphas = pgd_step_sizes(eps, steps, norm) if step_size is None else [positive("step_size", step_size)] * steps
     real("l1_fraction", l1_fraction, low=0.0, high=1.0)
     labels, sign = (y, 1.0) if target is None else (target, -1.0)
     best = _Best(x)
@@ -187,7 +188,7 @@ def pgd(model, x, y, eps: float, norm: str = "linf", steps: int = 10, step_size:
     for _ in range(restarts):
         delta = random_point(x, eps, norm, generator) if random_start else torch.zeros_like(x)
         delta = project(delta, x, eps, norm, box)
-        for _ in range(steps):
+        for alpha in alphas:
             obj, out, g = _objective_and_grad(model, x, delta, labels, loss, sign)
             best.update(delta, obj, _success(out, y, target))
             delta = project(delta + alpha * ascent_direction(g, norm, x + delta, box, l1_fraction), x, eps, norm, box)
@@ -195,6 +196,30 @@ def pgd(model, x, y, eps: float, norm: str = "linf", steps: int = 10, step_size:
             out = model(x + delta)
             best.update(delta, sign * per_sample_loss(out, labels, loss), _success(out, y, target))
     return (x + best.delta).detach()
+
+
+def pgd_step_sizes(eps: float, steps: int, norm: str = "linf") -> list[float]:
+    r"""Default PGD step sizes ``alpha_0, ..., alpha_{steps-1}``.
+
+    linf and l1: constant ``2.5 eps / steps`` (Madry et al.): a path of ``2.5 eps`` lets every coordinate cross the
+    ball (length ``2 eps``) with room to spare. l2: ``alpha_k = eps steps^{-k/(steps-1)}``, a geometric decay from
+    ``eps`` to ``eps / steps``. Why: on the sphere a step ``alpha`` shrinks the angle between ``delta`` and the
+    ascent direction only by a factor ``~ 1 / (1 + alpha/eps)``, so the constant schedule's total
+    ``sum alpha_k / eps = 2.5`` leaves a random start ``e^{-2.5}`` of its angle: 1-4 % short of the worst-case
+    objective of a linear model at any number of steps. The decay's first steps (``alpha = eps`` halves the angle)
+    and its sum ``~ steps / ln(steps)`` reach the worst case to rounding at 200 steps (0.2 % at 10 steps), while its
+    last steps stay as fine as the constant schedule's.
+
+    Examples
+    --------
+    >>> [round(a, 3) for a in pgd_step_sizes(1.0, 3, "l2")]
+    [1.0, 0.577, 0.333]
+    """
+    nonnegative("eps", eps)
+    integer("steps", steps, low=0)
+    if parse_threat(norm) != "l2":
+        return [2.5 * eps / max(steps, 1)] * steps
+    return [eps * float(steps) ** (-k / max(steps - 1, 1)) for k in range(steps)]
 
 
 def apgd_checkpoints(steps: int) -> list[int]:

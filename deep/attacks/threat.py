@@ -8,24 +8,23 @@ Projection used by every attack (``n`` samples, each flattened):
 
 Step 2 moves each coordinate towards 0 (the interval ``[lo - x, hi - x]`` contains 0), so it never increases any lp
 norm: the result lies in the ball *and* the box. For linf the two steps are the exact projection onto the
-intersection (a box); for l2 and l1 the result is feasible but not always the Euclidean projection onto the
-intersection. This replaces the public reference code's ``min(max(delta, x - eps), x + eps)`` line, which pushes
+intersection (a box). For l2 with a box, step 1 is replaced by the exact Euclidean projection onto the
+intersection, ``delta = clip(s v, lo - x, hi - x)`` with the largest ``s`` in (0, 1] that keeps ``||delta||_2 <= eps``
+(KKT: the ball's multiplier only rescales ``v``), found by sorting the breakpoints where coordinates reach the box
+(:func:`project_l2_box`); rescale-then-clip leaves PGD up to 0.13 % short of a linear model's worst case at
+eps = 2 on [0, 1]^30. For l1 the result is feasible but not always the Euclidean projection onto the intersection. This replaces the public reference code's ``min(max(delta, x - eps), x + eps)`` line, which pushes
 mid-grey pixels by more than eps (spec ``implicit_bias_robust.md`` §4).
 
-Closed forms for a linear model ``f(x) = <w, x>`` (spec ``implicit_bias_robust.md`` §1.1) come from the
-``asymptotics.Attack`` objects: the worst case of a non-increasing loss is ``l(y <w, x> - eps ||w||_{p*})``, reached
-at ``delta* = -eps y u*``, ``u* in argmax_{||u||_p <= 1} <w, u>``.
+Exact worst cases of a linear model ``f(x) = <w, x>`` in the ball and the box are in :mod:`deep.attacks.linear`.
 """
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 from asymptotics import parse_attack
 from asymptotics.errors import InvalidParameter
-from asymptotics.validation import nonnegative
 
 NORMS = ("linf", "l2", "l1")
 
@@ -70,6 +69,32 @@ def project_l1_ball(v: torch.Tensor, eps: float) -> torch.Tensor:
     return torch.where(outside[:, None], projected, v)
 
 
+def project_l2_box(v: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, eps: float) -> torch.Tensor:
+    r"""Euclidean projection of every row of ``v`` (n, d) onto ``{||u||_2 <= eps} ∩ [lower, upper]``
+    (``lower <= 0 <= upper``), exact.
+
+    ``u = sign(v) min(s |v|, room)`` with ``room = upper`` where ``v > 0`` and ``-lower`` where ``v < 0``, and ``s``
+    the largest value in (0, 1] with ``||u||_2 <= eps``. Between consecutive breakpoints ``r_j = room_j / |v_j|``
+    (sorted), ``||u(s)||^2 = sum_{r_j <= s} room_j^2 + s^2 sum_{r_j > s} v_j^2``, solved in closed form.
+    """
+    a = v.abs()
+    room = torch.where(v > 0, upper, -lower).clamp(min=0.0)
+    inf = torch.tensor(math.inf, dtype=v.dtype, device=v.device)
+    breaks = torch.where(a > 0, room / a.clamp(min=1e-300), inf)
+    r, order = torch.sort(breaks, dim=1)
+    room_s, a_s = room.gather(1, order), a.gather(1, order)
+    finite = torch.isfinite(r)
+    sat = torch.cumsum(torch.where(finite, room_s ** 2, 0.0), 1)             # B after saturating 1..m
+    free = (a_s ** 2).sum(1, keepdim=True) - torch.cumsum(a_s ** 2, 1)      # C after saturating 1..m
+    at_break = sat + torch.where(finite, r ** 2 * free, inf)                 # ||u(r_m)||^2
+    m = (at_break <= eps ** 2).sum(1, keepdim=True)                          # breakpoints passed
+    sat0 = torch.cat([torch.zeros_like(sat[:, :1]), sat], 1).gather(1, m)
+    free0 = torch.cat([(a_s ** 2).sum(1, keepdim=True), free], 1).gather(1, m)
+    s = torch.where(free0 > 0, torch.sqrt((eps ** 2 - sat0).clamp(min=0.0) / free0.clamp(min=1e-300)), inf)
+    s = s.clamp(max=1.0)
+    return torch.sign(v) * torch.minimum(s * a, room)
+
+
 def project(delta: torch.Tensor, x: torch.Tensor, eps: float, norm: str = "linf", box=(0.0, 1.0)) -> torch.Tensor:
     """Project ``delta`` onto the ``eps``-ball of ``norm`` and then onto the box (see module docstring)."""
     norm = parse_threat(norm)
@@ -77,6 +102,10 @@ def project(delta: torch.Tensor, x: torch.Tensor, eps: float, norm: str = "linf"
     flat = delta.reshape(n, -1)
     if norm == "linf":
         flat = flat.clamp(-eps, eps)
+    elif norm == "l2" and check_box(box) is not None:
+        lo, hi = check_box(box)
+        xf = x.reshape(n, -1)
+        flat = project_l2_box(flat, lo - xf, hi - xf, eps)
     elif norm == "l2":
         size = torch.linalg.vector_norm(flat, dim=1, keepdim=True)
         flat = flat * torch.clamp(eps / size.clamp(min=1e-30), max=1.0)
@@ -130,37 +159,3 @@ def ascent_direction(grad: torch.Tensor, norm: str, x_adv: torch.Tensor | None =
     direction = torch.zeros_like(g).scatter(1, top.indices, torch.sign(g.gather(1, top.indices)))
     counts = direction.abs().sum(1, keepdim=True).clamp(min=1.0)
     return (direction / counts).reshape(grad.shape)
-
-
-# ---- linear closed forms through the asymptotics objects ---------------------------------------------------------
-def linear_worst_case(w, x, y, eps: float, norm: str = "linf") -> np.ndarray:
-    """``delta* = -eps y u*`` for ``f(x) = <w, x>`` (rows of ``x``; no box), ``u* in argmax_{||u||_p<=1} <w, u>``:
-    linf ``sign(w)``, l2 ``w/||w||_2``, l1 ``sign(w_j) e_j`` at ``j = argmax |w_j|``, lp
-    ``sign(w) (|w| / ||w||_{p*})^{p*-1}``; ``p*`` and ``||w||_{p*}`` from ``asymptotics.Attack``."""
-    nonnegative("eps", eps)
-    attack = parse_attack(norm)
-    w = np.asarray(w, dtype=np.float64).reshape(-1)
-    y = np.asarray(y, dtype=np.float64).reshape(-1, 1)
-    ps = attack.dual_exponent
-    dual = attack.dual_norm(w)
-    if dual == 0:
-        return np.zeros((y.shape[0], w.size))
-    if math.isinf(ps):
-        u = np.zeros_like(w)
-        j = int(np.argmax(np.abs(w)))
-        u[j] = np.sign(w[j])
-    elif ps == 1.0:
-        u = np.sign(w)
-    else:
-        u = np.sign(w) * (np.abs(w) / dual) ** (ps - 1.0)
-    return -eps * y * u[None, :]
-
-
-def linear_robust_margin(w, x, y, eps: float, norm: str = "linf") -> np.ndarray:
-    """Per-sample robust margin ``y <w, x> - eps ||w||_{p*}`` of a linear model (input-space robustness; not to be
-    confused with the parameter-space "linf margin" of :mod:`deep.margins`)."""
-    nonnegative("eps", eps)
-    attack = parse_attack(norm)
-    w = np.asarray(w, dtype=np.float64).reshape(-1)
-    x = np.asarray(x, dtype=np.float64).reshape(len(np.asarray(y).reshape(-1)), -1)
-    return np.asarray(y, dtype=np.float64).reshape(-1) * (x @ w) - eps * attack.dual_norm(w)

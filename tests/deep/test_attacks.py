@@ -92,9 +92,9 @@ def test_pgd_reaches_the_closed_form_worst_case_of_a_linear_model(norm):
     x_adv = pgd(model, X, y, eps, norm, steps=60, step_size=eps / 4, loss="exp", generator=gen, box=None,
                 l1_fraction=1e-9)
     reached = (y * (x_adv @ w)).numpy()
-    closed = linear_robust_margin(w.numpy(), X.numpy(), y.numpy(), eps, norm)
+    closed = linear_robust_margin(w.numpy(), X.numpy(), y.numpy(), eps, norm, box=None)
     np.testing.assert_allclose(reached, closed, rtol=0, atol=1e-6)   # exact for linf/l1; l2 converges geometrically
-    delta_star = linear_worst_case(w.numpy(), X.numpy(), y.numpy(), eps, norm)
+    delta_star = linear_worst_case(w.numpy(), X.numpy(), y.numpy(), eps, norm, box=None)
     np.testing.assert_allclose((x_adv - X).numpy(), delta_star, atol=1e-4)
 
 
