@@ -12,8 +12,9 @@ intersection (a box). For l2 with a box, step 1 is replaced by the exact Euclide
 intersection, ``delta = clip(s v, lo - x, hi - x)`` with the largest ``s`` in (0, 1] that keeps ``||delta||_2 <= eps``
 (KKT: the ball's multiplier only rescales ``v``), found by sorting the breakpoints where coordinates reach the box
 (:func:`project_l2_box`); rescale-then-clip leaves PGD up to 0.13 % short of a linear model's worst case at
-eps = 2 on [0, 1]^30. For l1 the result is feasible but not always the Euclidean projection onto the intersection. This replaces the public reference code's ``min(max(delta, x - eps), x + eps)`` line, which pushes
-mid-grey pixels by more than eps (spec ``implicit_bias_robust.md`` §4).
+eps = 2 on [0, 1]^30. For l1 the result is feasible but not always the Euclidean projection onto the intersection.
+Step 2 replaces the public reference code's ``min(max(delta, x - eps), x + eps)`` line, which pushes mid-grey pixels
+by more than eps (spec ``implicit_bias_robust.md`` §4).
 
 Exact worst cases of a linear model ``f(x) = <w, x>`` in the ball and the box are in :mod:`deep.attacks.linear`.
 """
