@@ -7,6 +7,8 @@ import numpy as np
 
 from simulate.implicit_bias import price_of_implicit_bias
 
+from .claims import Claim
+from .measures import arr
 from .style import subplots
 
 NAME = "price_gap_vs_m"
@@ -20,6 +22,33 @@ PRESETS = {
 REQUIRES = ()
 LABELS = {"gd": "GD", "cd": "coordinate descent", "diag": "GD, diagonal net"}
 STYLES = {"gd": ("C3", "o"), "cd": ("C0", "s"), "diag": ("C2", "^")}
+
+
+def _gd_worst_robust(data, params):
+    # smallest margin, over m and over {CD, diag}, by which GD's robust gap exceeds theirs at the largest eps fraction
+    frac = f"{max(params['eps_fractions']):g}"
+    gd = arr(data["gap"][f"gd@{frac}"])
+    excess = min(float(np.min(gd - arr(data["gap"][f"{alg}@{frac}"]))) for alg in ("cd", "diag")
+                 if f"{alg}@{frac}" in data["gap"])
+    return excess, excess > 0
+
+
+def _benefit_grows(data, params):
+    fracs = sorted(params["eps_fractions"])
+    b = {float(k): v for k, v in data["benefit_cd_over_gd"].items()}
+    ratio = b[float(fracs[-1])] / max(b[float(fracs[0])], 1e-12)
+    return ratio, ratio >= 1.5
+
+
+CLAIMS = (
+    Claim("gd_larger_robust_gap",
+          "With l_inf perturbations the implicit bias of GD hurts robust generalization while CD and GD on diagonal "
+          "nets aid it (Tsilivis et al. 2024, Fig. 1 bottom / Fig. 2 left): smallest excess of GD's robust gap over "
+          "CD's and the diagonal net's over m at the largest eps fraction (> 0 expected).", _gd_worst_robust),
+    Claim("benefit_grows_from_erm_to_robust_erm",
+          "The gap between the methods grows when passing from ERM to robust ERM (Fig. 2 left caption): average "
+          "benefit of CD over GD at the largest eps fraction / at eps = 0 (>= 1.5 expected).", _benefit_grows),
+)
 
 
 def compute(params, progress=False) -> dict:
