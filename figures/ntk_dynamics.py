@@ -1,13 +1,13 @@
-"""Kernel dynamics during standard vs adversarial training (Tsilivis & Kempe 2022, claim (c); spec §1.2, §1.4 item 3).
+"""Kernel dynamics during standard vs adversarial training (Tsilivis & Kempe 2022, claim (c); spec §1.1, §1.2, §1.4-3).
 
-A standard-parameterised (PyTorch-default uniform init, bias-free) ReLU MLP 64-w-w-10 (:class:`deep.models.HomogeneousMLP`)
-is trained on 10-class digits with plain SGD (lr 0.05, cross-entropy) cleanly, with FGSM-AT and with PGD-AT (linf
-eps = 0.1); after every epoch the empirical NTK of a fixed clean probe set is computed with all output axes kept
-((n_probe C) x (n_probe C), :func:`deep.ntk.track_ntk`). Panels: kernel distance to the initial kernel
-D(K_t, K_0) = 1 - S(K_t, K_0) and to the final kernel D(K_t, K_T), polar dynamics (r_t cos phi_t, r_t sin phi_t) in the
-full space and in the top-k spectral truncation, top-k eigen-mass m_k, kernel-target alignment, training accuracy.
-The "settling epoch" is the first epoch after which D(K_t, K_T) stays below 10 % of D(K_0, K_T); the claim to test
-is that adversarial training settles (reaches the lazy regime) earlier. Paper preset: GPU, 100 epochs, 100 probes.
+Protocol: 10-class digits, a bias-free ReLU MLP 64-w-w-10 and a bias-free CNN (3x3 convs + max-pool, linear head),
+trained by plain SGD on the cross-entropy at the same learning rate for clean training, FGSM-AT (one step of size eps)
+and PGD-20-AT (step eps/4, no random start), linf eps = 0.1, for several seeds (init and batch order).
+After every epoch the empirical NTK of a fixed clean probe set is recorded with all output axes kept
+(:func:`deep.ntk.adversarial_dynamics.track_adversarial_ntk`). Panels per architecture: kernel-distance heat maps
+D(K_i, K_j) (seed 0), normalised polar dynamics in the full / top-20 / bottom spaces (seed 0), top-10/20 eigen-mass and
+D(K_t, K_T) (mean and seed range), with the settling epoch (first epoch after which D(K_t, K_T) stays below 10 % of
+its maximum) of each method as mean +- std over seeds. Paper preset: GPU, 100 epochs, 100 probes (1000 x 1000 kernels).
 """
 from __future__ import annotations
 
@@ -16,35 +16,30 @@ import numpy as np
 from . import style
 
 NAME = "ntk_dynamics"
-TITLE = "Empirical NTK during clean vs FGSM vs PGD adversarial training of a standard MLP (digits)"
+TITLE = "Empirical NTK during clean vs FGSM vs PGD-20 adversarial training of an MLP and a CNN (digits)"
 REQUIRES = ("torch",)
 PRESETS = {
-    "quick": dict(n_train=600, n_probe=30, width=128, depth=2, epochs=40, lr=0.05, batch_size=32, eps=0.1,
-                  attack_steps=5, methods=["clean", "fgsm", "pgd"], top_k=10, settle=0.1, device="cpu", seed=0),
-    "paper": dict(n_train=1437, n_probe=100, width=256, depth=2, epochs=100, lr=0.05, batch_size=128, eps=0.1,
-                  attack_steps=10, methods=["clean", "fgsm", "pgd"], top_k=20, settle=0.1, device=None, seed=0),
+    "quick": dict(archs=["mlp", "cnn"], n_train=400, n_probe=16, width=128, depth=2, channels=[8, 16], epochs=16,
+                  lr=0.1, batch_size=50, eps=0.1, attack_steps=20, methods=["clean", "fgsm", "pgd"],
+                  seeds=[0, 1, 2], top_k=20, settle=0.1, device=None),
+    "paper": dict(archs=["mlp", "cnn"], n_train=1437, n_probe=100, width=256, depth=2, channels=[32, 64], epochs=100,
+                  lr=0.05, batch_size=128, eps=0.1, attack_steps=20, methods=["clean", "fgsm", "pgd"],
+                  seeds=[0, 1, 2, 3, 4], top_k=20, settle=0.1, device=None),
 }
 
 COLOURS = {"clean": "tab:blue", "fgsm": "tab:orange", "pgd": "tab:red"}
 
 
-def settling_epoch(epochs, dist_final, fraction: float) -> int:
-    """First recorded epoch after which ``D(K_t, K_T) <= fraction * D(K_0, K_T)`` for good."""
-    d = np.asarray(dist_final, dtype=float)
-    above = np.nonzero(d > fraction * d[0])[0]
-    last = int(above[-1]) + 1 if above.size else 0
-    return int(epochs[min(last, len(epochs) - 1)])
-
-
-def _spectrum(K, k: int):
-    """Eigen-mass ``m_k`` and the top-``k`` truncation of one kernel from a single (torch, float64) ``eigh``;
-    same definitions as :func:`deep.ntk.eigen_mass` and :func:`deep.ntk.spectral_truncation`."""
+def _model(arch, params, generator, device):
     import torch
 
-    lam, V = torch.linalg.eigh((K + K.T) / 2)
-    lam, V = lam.flip(0), V.flip(1)
-    lam2 = lam ** 2
-    return float(lam2[:k].sum() / lam2.sum()), ((V[:, :k] * lam[:k]) @ V[:, :k].T).numpy()
+    from deep.models import HomogeneousCNN, HomogeneousMLP
+
+    if arch == "mlp":
+        net = HomogeneousMLP(64, [params["width"]] * params["depth"], 10, generator=generator)
+    else:
+        net = HomogeneousCNN(1, 8, params["channels"], 3, 10, pool="max", generator=generator)
+    return net.to(device=device, dtype=torch.float32)
 
 
 def compute(params: dict, progress: bool = False) -> dict:
@@ -52,67 +47,127 @@ def compute(params: dict, progress: bool = False) -> dict:
 
     from deep.data import digits_multiclass
     from deep.device import default_device
-    from deep.models import HomogeneousMLP
-    from deep.ntk import kernel_distance, kernel_target_alignment, polar_dynamics, track_ntk
-    from deep.ntk.kernel_utils import one_hot
+    from deep.ntk.adversarial_dynamics import kernel_summary, settling_epoch, track_adversarial_ntk
 
     dev = default_device(params["device"])
-    d = digits_multiclass(n_train=params["n_train"], n_test=50, seed=params["seed"], device=dev)
-    Xp, yp = d.X_train[:params["n_probe"]], d.y_train[:params["n_probe"]]
-    target = one_hot(yp.cpu(), 10)                       # (n, C); full kernel is (nC, nC) with index (i, c)
-    target = target.reshape(-1, 1) * 1.0
     out = {}
-    for method in params["methods"]:
-        gen = torch.Generator(device=dev).manual_seed(int(params["seed"]))
-        net = HomogeneousMLP(64, [params["width"]] * params["depth"], 10, generator=gen).to(dev)
-        tr = track_ntk(net, d.X_train, d.y_train, Xp, params["epochs"], params["lr"], method, params["eps"],
-                       params["attack_steps"], params["batch_size"], mode="full", generator=gen)
-        Ks = [K.double().cpu() for K in tr["kernels"]]
-        n = Ks[0].shape[0] * Ks[0].shape[2]
-        Ks = [K.permute(0, 2, 1, 3).reshape(n, n) for K in Ks]              # (n, n, C, C) -> (nC, nC)
-        k = params["top_k"]
-        spectra = [_spectrum(K, k) for K in Ks]
-        pol = polar_dynamics(Ks)
-        top = polar_dynamics([t for _, t in spectra])
-        dist_final = [kernel_distance(K, Ks[-1]) for K in Ks]
-        out[method] = {"epochs": tr["epochs"], "train_acc": tr["train_acc"],
-                       "dist_init": [kernel_distance(K, Ks[0]) for K in Ks], "dist_final": dist_final,
-                       "radius": pol["radius"].tolist(), "angle": pol["angle"].tolist(),
-                       "radius_top": top["radius"].tolist(), "angle_top": top["angle"].tolist(),
-                       "mass": [mk for mk, _ in spectra],
-                       "alignment": [kernel_target_alignment(K, target) for K in Ks],
-                       "settling_epoch": settling_epoch(tr["epochs"], dist_final, params["settle"])}
+    for arch in params["archs"]:
+        out[arch] = {}
+        for method in params["methods"]:
+            runs = []
+            for seed in params["seeds"]:
+                d = digits_multiclass(n_train=params["n_train"], n_test=50, seed=int(seed), device=dev)
+                # CPU generators for every draw (init, batch order); tensors are moved to ``dev`` afterwards
+                gen = torch.Generator().manual_seed(int(seed))
+                net = _model(arch, params, gen, dev)
+                Xp = d.X_train[:params["n_probe"]]
+                tr = track_adversarial_ntk(net, d.X_train, d.y_train, Xp, params["epochs"], params["lr"], method,
+                                           params["eps"], params["attack_steps"], batch_size=params["batch_size"],
+                                           generator=gen)
+                s = kernel_summary(tr["kernels"], params["top_k"], (10, 20))
+                s.update(epochs=tr["epochs"], train_acc=tr["train_acc"], probe_robust_acc=tr["probe_robust_acc"],
+                         settling_epoch=settling_epoch(tr["epochs"], s["dist_final"], params["settle"]))
+                if seed != params["seeds"][0]:
+                    s.pop("heatmap")                     # one heat map per method is plotted; keep the JSON small
+                runs.append(s)
+            settle = [r["settling_epoch"] for r in runs]
+            out[arch][method] = {"runs": runs, "settling_mean": float(np.mean(settle)),
+                                 "settling_std": float(np.std(settle)), "settling": settle}
     return out
 
 
+# ---------------------------------------------------------------------------------------------------- claims
+def _settle(data, arch, m):
+    return data[arch][m]["settling_mean"]
+
+
+def _curve(data, arch, m, key, sub=None):
+    rows = [r[key] if sub is None else r[key][sub] for r in data[arch][m]["runs"]]
+    return np.asarray(rows, dtype=float)
+
+
+def _at_settles_earlier(data, params):
+    gaps = [_settle(data, a, "clean") - _settle(data, a, "pgd") for a in data]
+    return min(gaps), min(gaps) > 0
+
+
+def _at_top_bias(data, params):
+    gaps = [_curve(data, a, "pgd", "mass", "20")[:, -1].mean() - _curve(data, a, "clean", "mass", "20")[:, -1].mean()
+            for a in data]
+    return min(gaps), min(gaps) > 0
+
+
+def _fgsm_vs_pgd(data, params):
+    """Largest separation of the mean D(K_t, K_0) curves of FGSM and PGD, in units of their summed seed std."""
+    seps = []
+    for a in data:
+        f, p = _curve(data, a, "fgsm", "dist_init"), _curve(data, a, "pgd", "dist_init")
+        seps.append(float(np.max(np.abs(f.mean(0) - p.mean(0)) / (f.std(0) + p.std(0) + 1e-12))))
+    return min(seps), min(seps) > 2.0
+
+
+from .claims import Claim  # noqa: E402
+
+CLAIMS = (
+    Claim("at_kernel_settles_earlier",
+          "The eNTK of adversarially (PGD) trained nets falls into the lazy regime much earlier than standard "
+          "training's (abstract, claim (c)); value = min over MLP/CNN of clean minus PGD mean settling epoch.",
+          _at_settles_earlier),
+    Claim("at_stronger_top_eigenspace_bias",
+          "Adversarial training shows a stronger bias toward the top eigenspaces (claim (c)); value = min over "
+          "MLP/CNN of final m_20(PGD) - m_20(clean).", _at_top_bias),
+    Claim("fgsm_and_pgd_trajectories_differ",
+          "FGSM and PGD-20 training move the kernel differently (spec §1.3 iii plots them as distinct curves); "
+          "value = min over archs of max_t |mean D_fgsm - mean D_pgd| / (std_fgsm + std_pgd), holds if > 2.",
+          _fgsm_vs_pgd),
+)
+
+
+# ------------------------------------------------------------------------------------------------------ plot
+def _band(ax, x, rows, colour, label, ls="-"):
+    rows = np.asarray(rows, dtype=float)
+    ax.plot(x, rows.mean(0), ls, color=colour, lw=1.2, label=label)
+    ax.fill_between(x, rows.min(0), rows.max(0), color=colour, alpha=0.2, lw=0)
+
+
 def plot(data: dict, params: dict):
-    fig, axes = style.subplots(2, 3, width=3.3, height=2.7)
+    archs = list(data)
+    methods = params["methods"]
+    ncol = len(methods) + 5
+    fig, axes = style.subplots(len(archs), ncol, width=2.3, height=2.2)
     k = params["top_k"]
-    for m, r in data.items():
-        c = COLOURS.get(m, "k")
-        lab = f"{m} (settles ep. {r['settling_epoch']})"
-        ep = r["epochs"]
-        axes[0, 0].plot(ep, r["dist_init"], "-", color=c, label=m)
-        axes[0, 0].plot(ep, r["dist_final"], "--", color=c)
-        for ax, rad, ang in ((axes[0, 1], r["radius"], r["angle"]), (axes[0, 2], r["radius_top"], r["angle_top"])):
-            rad, ang = np.asarray(rad), np.asarray(ang)
-            ax.plot(rad * np.cos(ang), rad * np.sin(ang), "-o", ms=2, color=c, lw=1, label=m)
-        axes[1, 0].plot(ep, r["mass"], "-", color=c, label=m)
-        axes[1, 1].plot(ep, r["alignment"], "-", color=c, label=m)
-        axes[1, 2].plot(ep, r["train_acc"], "-", color=c, label=lab)
-    axes[0, 0].set(xlabel="epoch", ylabel="kernel distance",
-                   title=r"solid $D(K_t,K_0)$, dashed $D(K_t,K_T)$")
-    axes[0, 1].set(xlabel=r"$r_t\cos\phi_t$", ylabel=r"$r_t\sin\phi_t$", title="polar dynamics, full space")
-    axes[0, 2].set(xlabel=r"$r_t\cos\phi_t$", ylabel=r"$r_t\sin\phi_t$", title=f"polar dynamics, top-{k} space")
-    axes[1, 0].set(xlabel="epoch", ylabel=f"$m_{{{k}}}$", title=f"top-{k} eigen-mass")
-    axes[1, 1].set(xlabel="epoch", ylabel="alignment", title="kernel-target alignment")
-    axes[1, 2].set(xlabel="epoch", ylabel="train accuracy (clean)", title="training accuracy")
-    axes[0, 0].legend(fontsize=7)
-    axes[1, 2].legend(fontsize=7, loc="lower right")
-    settle = {m: r["settling_epoch"] for m, r in data.items()}
-    earlier = all(settle[m] < settle.get("clean", -1) for m in settle if m != "clean") if "clean" in settle else False
-    verdict = "AT settles earlier" if earlier else "no earlier settling of AT at this scale"
-    fig.suptitle(f"eNTK of a standard MLP, width {params['width']}, SGD lr {params['lr']:g}, "
-                 f"$\\epsilon$={params['eps']:g}: {verdict}", fontsize=9)
+    for row, arch in enumerate(archs):
+        for j, m in enumerate(methods):
+            ax = axes[row, j]
+            im = ax.imshow(np.asarray(data[arch][m]["runs"][0]["heatmap"]), cmap="viridis", origin="lower")
+            ax.set(title=f"{arch.upper()} {m}: $D(K_i,K_j)$", xlabel="epoch j", ylabel="epoch i")
+            ax.grid(False)
+            fig.colorbar(im, ax=ax, fraction=0.046)
+        for j, space in enumerate(("full", "top", "bottom")):
+            ax = axes[row, len(methods) + j]
+            for m in methods:
+                r = data[arch][m]["runs"][0]
+                rad, ang = np.asarray(r[f"radius_{space}"]), np.asarray(r[f"angle_{space}"])
+                ax.plot(rad * np.cos(ang), rad * np.sin(ang), "-o", ms=1.5, lw=0.8, color=COLOURS.get(m, "k"),
+                        label=m)
+            name = {"full": "full space", "top": f"top-{k} space", "bottom": "bottom space"}[space]
+            ax.set(title=f"polar, {name}", xlabel=r"$r_t\cos\phi_t$", ylabel=r"$r_t\sin\phi_t$")
+        ax_m, ax_d = axes[row, ncol - 2], axes[row, ncol - 1]
+        for m in methods:
+            c = COLOURS.get(m, "k")
+            ep = data[arch][m]["runs"][0]["epochs"]
+            _band(ax_m, ep, _curve(data, arch, m, "mass", "10"), c, f"{m} $m_{{10}}$", "--")
+            _band(ax_m, ep, _curve(data, arch, m, "mass", "20"), c, f"{m} $m_{{20}}$")
+            lab = f"{m}: settles {data[arch][m]['settling_mean']:.1f}$\\pm${data[arch][m]['settling_std']:.1f}"
+            _band(ax_d, ep, _curve(data, arch, m, "dist_final"), c, lab)
+        ax_m.set(title="top-10 (dashed) / top-20 eigen-mass", xlabel="epoch", ylabel="$m_k$")
+        ax_d.set(title=r"$D(K_t,K_T)$ (mean, seed range)", xlabel="epoch", ylabel="kernel distance")
+        ax_d.legend(fontsize=6)
+        axes[row, len(methods)].legend(fontsize=6)
+    earlier = _at_settles_earlier(data, params)[1]
+    verdict = ("PGD-AT settles earlier" if earlier else
+               "NOT reproduced at this scale: PGD-AT does not settle earlier than clean training")
+    fig.suptitle(f"eNTK dynamics, SGD lr {params['lr']:g} for all methods, $\\epsilon$={params['eps']:g}, "
+                 f"{len(params['seeds'])} seeds: {verdict}", fontsize=9)
     fig.tight_layout()
     return fig

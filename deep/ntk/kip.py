@@ -116,7 +116,8 @@ def distill(X_init, Y_init, X_train, Y_train, steps: int = 200, lr: float = 1e-2
     eps, attack_steps, step_size : inner linf PGD (``eps = 0``: plain KIP).
     kernel, ridge, kernel_options : see :func:`kip_loss`.
     generator : torch.Generator, optional
-        Target-batch sampling.
+        Target-batch sampling; a CPU generator (indices are drawn on the CPU, then moved to the data's device, so the
+        same seed gives the same batches on every device).
     """
     integer("steps", steps, low=0)
     positive("lr", lr)
@@ -131,7 +132,7 @@ def distill(X_init, Y_init, X_train, Y_train, steps: int = 200, lr: float = 1e-2
     n = X_train.shape[0]
     result = KIPResult(Xs, Ys, [], float(eps))
     for _ in range(steps):
-        idx = torch.randperm(n, generator=generator, device=X_train.device)[:batch_size]
+        idx = torch.randperm(n, generator=generator)[:batch_size].to(X_train.device)
         Xt, Yt = X_train[idx], Y_train[idx]
         if eps > 0:
             Xt = adversarial_targets(Xs, Ys, Xt, Yt, eps, kern, ridge, attack_steps, step_size)
