@@ -146,6 +146,7 @@ ANDERSON_REJECT = 10.0  # an Anderson step that multiplies the residual by more 
 SHRINK_FLOOR = 1e-6     # consecutive failed steps halve the step down to this scale, then the attempt is abandoned
 RESTART_ITER = 1500     # iteration budget of each restart and of each continuation stage
 CONTINUATION_STAGES = 8 # stages of a continuation path (each may be split once more if it fails)
+STALL_WINDOW = 150      # an attempt whose best residual has not halved in this many accepted steps is abandoned
 
 
 @dataclass
@@ -167,7 +168,8 @@ def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals) -> _Attempt:
     Far from the fixed point (residual > ANDERSON_START) the steps are damped. A step whose map evaluation fails
     (non-finite conjugates, an iterate that collapses to q ~ 0 or blows up past q = 1e14 rho), or an Anderson step
     that multiplies the residual more than tenfold, is undone: the iteration returns to the last accepted point,
-    takes a damped step of half the previous scale from there and clears the Anderson memory. A collapse is never
+    takes a damped step of half the previous scale from there and clears the Anderson memory. An attempt whose
+    residual has not halved in STALL_WINDOW accepted steps is abandoned. A collapse is never
     taken as the answer here: w = 0 is returned only by ``solve`` when the exact zero test certifies it.
     """
     y = F.to_y(x0)
@@ -178,6 +180,7 @@ def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals) -> _Attempt:
     shrink = 1.0           # step scale after consecutive failures of the map
     beta = blend           # adaptive damping: halved when a damped step raises the residual (2-cycles)
     out = _Attempt(x0, False, (math.inf, x0))
+    progress_mark = (math.inf, len(residuals))   # (residual, step) of the last halving of the residual
     for _ in range(max_iter):
         fx, reason = None, "failed"
         try:
@@ -217,6 +220,10 @@ def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals) -> _Attempt:
         residuals.append(res)
         if res < out.best[0]:
             out.best = (res, x)
+        if res <= 0.5 * progress_mark[0]:
+            progress_mark = (res, len(residuals))
+        elif len(residuals) - progress_mark[1] > STALL_WINDOW:
+            break              # stalled (a neutral direction, a 2-cycle): another start or path does better
         if res <= tol:
             out.x, out.converged = fx, True
             return out
@@ -315,11 +322,12 @@ def _continue(pb: Problem, fast_paths, tol, max_iter, blend, memory, residuals, 
                 state = None          # w = 0 here: the next stage starts cold
                 continue
             Fs = _Map(stage, fast_paths)
-            starts = [state] if state is not None else [_initial(stage, None, Fs)] + dispersed_starts(stage)
+            # a cold stage tries two starts, not five: the path is the fallback, its cost must stay bounded
+            starts = [state] if state is not None else [_initial(stage, None, Fs), dispersed_starts(stage)[0]]
             state = None
             for x0 in starts:
                 attempt = _run(Fs, x0, tol, max_iter, blend, memory, residuals)
-                stats.absorb(attempt)
+                stats.absorb(attempt, at_target=False)
                 if attempt.converged:
                     state = attempt.x
                     break
@@ -342,13 +350,14 @@ class _Stats:
         self.all_diverged = True
         self.best = (math.inf, None)
 
-    def absorb(self, attempt: _Attempt):
+    def absorb(self, attempt: _Attempt, at_target: bool = True):
+        """Count one attempt; its best iterate counts only if it solved the target problem (not a stage)."""
         self.attempts += 1
         self.collapsed += attempt.collapsed
         self.diverged += attempt.diverged
         self.failed += attempt.failed
         self.all_diverged &= attempt.stopped_diverging
-        if attempt.best[0] < self.best[0]:
+        if at_target and attempt.best[0] < self.best[0]:
             self.best = attempt.best
 
     def to_dict(self) -> dict:
