@@ -29,6 +29,13 @@ so that a ``state_dict`` round trip reproduces the run.
 
 ``lr_schedule="loss_scaled"`` uses ``lr_t = min(lr / L_t, max_lr)`` with ``L_t`` the loss returned by the closure
 (Gunasekar/Nacson-style fast margin maximisation); it needs ``step(closure)``.
+
+``lr_schedule="dual_scaled"`` uses ``lr_t = min(lr / ||g||_*, max_lr)`` (no closure needed). With ``normalized=True``
+every step then lowers the objective by ``lr`` to first order (``<g, lr_t Delta_nsd> = -lr``). Fed ``g = grad log L``
+of a homogeneous model this keeps the change of every margin per step ``~ lr``, below the loss's temperature 1,
+however large the margins grow -- the condition for the iterates to follow the steepest flow (a fixed normalized lr
+changes the margins by ``~ L q / (t lr)`` per step, which grows without bound). On the unnormalized update of ``L``
+it is the loss-scaled step ``eta_t = lr / (L_t ||grad log L_t||_*^2)``.
 """
 from __future__ import annotations
 
@@ -43,7 +50,7 @@ from .norms import Geometry, as_matrix, parse_norm
 
 SCOPES = ("global", "per_tensor")
 TIES = ("lowest", "split", "random")
-SCHEDULES = ("constant", "loss_scaled")
+SCHEDULES = ("constant", "loss_scaled", "dual_scaled")
 
 
 class SteepestDescent(torch.optim.Optimizer):
@@ -63,9 +70,9 @@ class SteepestDescent(torch.optim.Optimizer):
         l1 tie-breaking (ignored by other norms).
     seed : int
         Seed of the ``"random"`` tie-breaking.
-    lr_schedule : {"constant", "loss_scaled"}
+    lr_schedule : {"constant", "loss_scaled", "dual_scaled"}
     max_lr : float
-        Cap of the loss-scaled step.
+        Cap of the loss- or dual-scaled step.
 
     Raises
     ------
@@ -129,6 +136,10 @@ class SteepestDescent(torch.optim.Optimizer):
         state = self.state[anchor]
         state["step"] = int(state.get("step", 0)) + 1
         geometry = parse_norm(first["norm"])
+        if first["lr_schedule"] == "dual_scaled":
+            # one dual norm of all gradients together (per-tensor scope: still the global one, a single clock)
+            dual = float(geometry.dual_norm([p.grad for _, ps in groups for p in ps]))
+            lr_factor = math.inf if dual == 0.0 else 1.0 / dual
         if first["scope"] == "global":
             params = [p for _, ps in groups for p in ps]
             lrs = [min(g["lr"] * lr_factor, g["max_lr"]) for g, ps in groups for _ in ps]
