@@ -13,6 +13,8 @@ import numpy as np
 from matplotlib.ticker import NullFormatter
 
 from . import style
+from .claims import Claim
+from .measures import arr
 
 NAME = "theory_vs_simulation"
 TITLE = "Clean and robust error vs alpha: state evolution vs finite-d robust ERM (five attack/regularizer cases)"
@@ -24,6 +26,45 @@ PRESETS = {
     "paper": dict(cases=list(CASES), alpha_min=0.1, alpha_max=10.0, n_alpha=80,
                   sim_alphas=[0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0], d=2000, seeds=10, n_test=5000, eps=0.3, lam=0.05),
 }
+
+
+def z_scores(data, params, min_n: float = 0.0) -> np.ndarray:
+    """(simulation mean - theory) / standard error of the mean, for every case, error and simulated alpha with
+    alpha d >= ``min_n``; the theory is interpolated in log alpha from its grid."""
+    alphas, sim = np.log(arr(data["alpha"])), arr(data["sim_alpha"])
+    keep = sim * float(params["d"]) >= min_n
+    out = []
+    for case in data["cases"].values():
+        for key, mean, std in (("gen_error", "gen_mean", "gen_std"), ("adv_error", "adv_mean", "adv_std")):
+            theory = np.interp(np.log(sim), alphas, arr(case[key]))
+            se = arr(case[std]) / np.sqrt(float(params["seeds"]))
+            out.append(((arr(case[mean]) - theory) / se)[keep])
+    return np.concatenate(out)
+
+
+def _within_3se(data, params):
+    worst = float(np.nanmax(np.abs(z_scores(data, params))))
+    return worst, worst <= 3.0
+
+
+def _within_3se_n200(data, params):
+    worst = float(np.nanmax(np.abs(z_scores(data, params, min_n=200))))
+    return worst, worst <= 3.0
+
+
+CLAIMS = (
+    Claim("theory_within_3se_everywhere",
+          "State evolution predicts the clean and robust error of finite-d robust ERM (2410.16073; spec "
+          "asymptotics.md sections 4 and 6.6): largest |sim - theory| / SE over every case, error and simulated "
+          "alpha (<= 3 expected).", _within_3se, expected=("paper",),
+          evidence="quick (d = 400, 4 seeds): max |z| = 4.5 at alpha = 0.25 (n = 100) for linf+l2, l2+ridge and "
+                   "l1.5+l2, simulation 0.011 below theory: the O(1/d) finite-size bias of the mean "
+                   "(docs/simulate.md); every point with alpha d >= 200 is within 2.3 SE. Paper scale (d = 2000, "
+                   "10 seeds) not run here."),
+    Claim("theory_within_3se_from_n200",
+          "The same agreement wherever the training set has n = alpha d >= 200 samples, where the finite-size bias "
+          "is below the seed noise: largest |sim - theory| / SE (<= 3 expected).", _within_3se_n200),
+)
 
 
 def case_point(name: str, eps: float, lam: float) -> dict:
