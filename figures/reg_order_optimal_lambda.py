@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from . import style
+from .claims import Claim
 from .errors_vs_alpha import as_array, attack_label, reg_name
 
 NAME = "reg_order_optimal_lambda"
@@ -31,6 +32,38 @@ PRESETS = {
                   lam_bounds=[1e-5, 10.0], attack="linf", loss="logistic"),
 }
 MAX_BOUND_SHRINKS = 3   # retries of optimal_lambda with the upper lam bound divided by 10 each time
+
+
+def _r_star_path(data):
+    profiles = sorted(data["profiles"].values(), key=lambda p: p["eps"])
+    return [p["r_star"] for p in profiles if p["r_star"] is not None]
+
+
+def _r_star_moves_to_dual_norm(data, params):
+    # r*(eps) non-increasing (0.02 slack: the refinement tolerance), from an interior r >= 1.5 to within 0.1 of r = 1
+    path = _r_star_path(data)
+    monotone = all(b <= a + 0.02 for a, b in zip(path, path[1:]))
+    return f"{path[0]:.2f}->{path[-1]:.2f}", monotone and path[0] >= 1.5 and path[-1] <= 1.1
+
+
+def _dual_norm_costly_at_small_eps(data, params):
+    # at the smallest eps: E_adv(r = 1) - min_r E_adv (the price of the dual-norm choice when eps is small)
+    prof = min(data["profiles"].values(), key=lambda p: p["eps"])
+    excess = as_array(prof["adv_error"])[0] - prof["value"]
+    return float(excess), excess >= 0.01
+
+
+CLAIMS = (
+    Claim("r_star_moves_to_dual_norm",
+          "The optimal regularization order depends on eps and moves toward the attack's dual norm (r = 1 for "
+          "l_inf) as eps grows (2410.16073 abstract and blog; spec asymptotics.md section 6.2): refined r*(eps) from "
+          "the smallest to the largest inset eps, non-increasing, from >= 1.5 to <= 1.1.",
+          _r_star_moves_to_dual_norm),
+    Claim("dual_norm_suboptimal_at_small_eps",
+          "Regularizing with the dual norm is not always best: at small eps the l1 choice costs robust error "
+          "(spec section 6.2): E_adv(r = 1) - min_r E_adv at the smallest eps, both at their optimal lambda "
+          "(>= 0.01 expected).", _dual_norm_costly_at_small_eps),
+)
 
 
 def robust_optimal_lambda(point: dict, lam_bounds, init=None, metric: str = "adv_error") -> dict:
