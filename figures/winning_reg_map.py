@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import style
+from .claims import Claim
 from .errors_vs_alpha import as_array, attack_label, reg_name
 from .reg_order_optimal_lambda import robust_optimal_lambda
 
@@ -29,6 +30,45 @@ PRESETS = {
                   r_values=[1.0, 1.5, 2.0, 3.0], lam_bounds=[1e-5, 10.0], attack="linf", loss="logistic", n_jobs=-1),
 }
 TIE_TOLERANCE = 1e-9   # |E_adv(r) - E_adv(r')| below this counts as a tie (e.g. both collapsed to w = 0)
+
+
+def _crossover_eps(data) -> np.ndarray:
+    """Per alpha: the smallest eps from which the first r (r = 1) wins at every larger eps (NaN if never)."""
+    eps, wins = as_array(data["eps"]), as_array(data["advantage"]) < 0
+    out = np.full(wins.shape[0], np.nan)
+    for i, row in enumerate(wins):
+        losing = np.flatnonzero(~row)
+        k = losing[-1] + 1 if losing.size else 0
+        out[i] = eps[k] if k < eps.size else np.nan
+    return out
+
+
+def _dual_norm_region_grows_when_scarce(data, params):
+    # r = 2 wins at the smallest eps for every alpha; the crossover eps is non-decreasing in alpha
+    cross = _crossover_eps(data)
+    small_eps_r2 = bool(np.all(as_array(data["advantage"])[:, 0] > 0))
+    finite = cross[np.isfinite(cross)]
+    monotone = finite.size >= 2 and bool(np.all(np.diff(finite) >= 0)) and np.all(np.isfinite(cross[:finite.size]))
+    return f"{cross[0]:.3g}->{finite[-1]:.3g}", small_eps_r2 and monotone and cross[0] < finite[-1]
+
+
+def _advantage_largest_when_scarce(data, params):
+    # at the largest eps: advantage of r = 1 (negative = wins) is increasing in alpha, largest at the smallest alpha
+    col = as_array(data["advantage"])[:, -1]
+    return float(col[0]), bool(col[0] < 0 and np.all(np.diff(col) > 0))
+
+
+CLAIMS = (
+    Claim("dual_norm_wins_from_smaller_eps_when_scarce",
+          "The optimal norm depends on eps and on the amount of data: r = 2 wins at small eps, the dual norm r = 1 "
+          "(l_inf attack) from a crossover eps on, and that crossover is smaller when data are scarce (2410.16073 "
+          "abstract; spec asymptotics.md section 6.7): crossover eps at the smallest alpha -> at the largest alpha "
+          "with a crossing (non-decreasing in alpha expected).", _dual_norm_region_grows_when_scarce),
+    Claim("regularization_matters_most_when_scarce",
+          "In the data-scarce regime the type of regularization becomes increasingly important as perturbations grow "
+          "(2410.16073 abstract): min_lam E_adv(r=1) - min_lam E_adv(r=2) at eps_max, at the smallest alpha "
+          "(negative, and increasing in alpha, expected).", _advantage_largest_when_scarce),
+)
 
 
 def grids(params: dict) -> tuple[np.ndarray, np.ndarray]:

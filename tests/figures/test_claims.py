@@ -150,3 +150,12 @@ def test_every_figure_declares_named_claims_with_statements(name):
         assert isinstance(c, Claim) and c.name.isidentifier() and c.statement.strip() and callable(c.measure)
         assert set(c.expected) <= {"quick", "paper"}
         assert c.evidence or set(c.expected) == {"quick", "paper"}, f"{name}.{c.name}: not expected without evidence"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["rademacher_vs_dimension", "tradeoff", "errors_vs_alpha", "robust_steepest_descent"])
+def test_cheap_quick_figures_reproduce_their_expected_claims(name, tmp_path):
+    results = check(name, "quick", tmp_path)
+    assert results and all(r.expected for r in results)
+    failed = [(r.claim, r.value, r.error) for r in results if not r.ok]
+    assert not failed, f"{name}: expected claims fail at the quick preset: {failed}"
