@@ -35,8 +35,27 @@ def default_device(device: str | torch.device | None = None) -> torch.device:
     return dev
 
 
+def draw_device(generator: torch.Generator | None, device: torch.device) -> torch.device:
+    """Where to draw random numbers for a tensor that will live on ``device``: the generator's own device.
+
+    A ``torch.Generator`` can only draw on its device, so a CPU generator serving a cuda tensor draws on the CPU and
+    the caller moves the draw with ``.to(device)``; without a generator the global RNG of ``device`` is used.
+
+    Examples
+    --------
+    >>> draw_device(torch.Generator(), torch.device("meta"))
+    device(type='cpu')
+    """
+    return torch.device(device) if generator is None else generator.device
+
+
 def generator_for(seed: int, device: torch.device) -> torch.Generator:
-    """A ``torch.Generator`` on ``device`` seeded with ``seed`` (the only source of randomness in ``deep``)."""
+    """A ``torch.Generator`` on ``device`` seeded with ``seed``.
+
+    The package's own code seeds CPU generators (``torch.Generator().manual_seed(seed)``: the same stream on every
+    device), draws on them (:func:`draw_device`) and moves the draws; a generator on cuda only serves callers that
+    draw on cuda directly, and its stream differs from the CPU one.
+    """
     gen = torch.Generator(device=device)
     gen.manual_seed(int(seed))
     return gen

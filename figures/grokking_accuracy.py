@@ -15,10 +15,10 @@ TITLE = "Grokking on sparse parity: memorisation then delayed generalisation (Me
 REQUIRES = ("torch",)
 PRESETS = {
     "quick": dict(n_bits=40, k=3, n_train=1000, n_test=2000, width=1000, learning_rate=0.1, weight_decay=0.01,
-                  batch_size=32, epochs=250, sparsity_every=10, seeds=[0]),
+                  batch_size=32, epochs=250, sparsity_every=10, seeds=[0], device=None),
     # the paper's configuration is CPU-sized (about 20 s per seed); 5 seeds as in the paper
     "paper": dict(n_bits=40, k=3, n_train=1000, n_test=2000, width=1000, learning_rate=0.1, weight_decay=0.01,
-                  batch_size=32, epochs=300, sparsity_every=5, seeds=[0, 1, 2, 3, 4]),
+                  batch_size=32, epochs=300, sparsity_every=5, seeds=[0, 1, 2, 3, 4], device=None),
 }
 
 _RUNS: dict = {}
@@ -31,7 +31,8 @@ def grokking_config(params: dict, seed: int):
                           n_test=int(params["n_test"]), width=int(params["width"]),
                           learning_rate=float(params["learning_rate"]), weight_decay=float(params["weight_decay"]),
                           batch_size=int(params["batch_size"]), epochs=int(params["epochs"]),
-                          sparsity_every=int(params["sparsity_every"]), seed=int(seed))
+                          sparsity_every=int(params["sparsity_every"]), seed=int(seed),
+                          device=params.get("device"))
 
 
 def cached_runs(params: dict, progress: bool = False) -> list:

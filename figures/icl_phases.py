@@ -15,10 +15,10 @@ TITLE = "ICL of Markov chains: uniform -> unigram -> bigram phases of a 2-layer 
 REQUIRES = ("torch",)
 PRESETS = {
     "quick": dict(num_states=3, context_length=50, steps=1000, eval_every=25, eval_size=512, learning_rate=1e-3,
-                  dropout=0.0, padding_row=False, seed=0, control_layers=1),
+                  dropout=0.0, padding_row=False, seed=0, control_layers=1, device=None),
     # GPU: the authors' configuration (T = 100, dropout 0.1, 200 checkpoints); runs on CPU in about 10 minutes too
     "paper": dict(num_states=3, context_length=100, steps=4000, eval_every=20, eval_size=768, learning_rate=5e-4,
-                  dropout=0.1, padding_row=True, seed=0, control_layers=1),
+                  dropout=0.1, padding_row=True, seed=0, control_layers=1, device=None),
 }
 PHASE_COLOURS = {"uniform": "#bbbbbb", "unigram": "#8ecae6", "bigram": "#f4a261", "trigram": "#90be6d"}
 
@@ -33,7 +33,7 @@ def icl_config(params: dict, num_layers: int = 2):
                      steps=int(params["steps"]), eval_every=int(params["eval_every"]),
                      eval_size=int(params["eval_size"]), learning_rate=float(params["learning_rate"]),
                      dropout=float(params["dropout"]), padding_row=bool(params["padding_row"]),
-                     seed=int(params["seed"]), num_layers=num_layers)
+                     seed=int(params["seed"]), num_layers=num_layers, device=params.get("device"))
 
 
 def cached_run(config, progress: bool = False):

@@ -17,10 +17,10 @@ TITLE = "ICL of Markov chains: unigram-optimal data delays the induction head (s
 REQUIRES = ("torch",)
 PRESETS = {
     "quick": dict(num_states=3, context_length=50, steps=700, eval_every=25, eval_size=256, learning_rate=1e-3,
-                  seeds=[0, 1, 2], unigram_extra=21),
+                  seeds=[0, 1, 2], unigram_extra=21, device=None),
     # GPU: the blog's k = 4, 10 seeds, longer training
     "paper": dict(num_states=4, context_length=100, steps=3000, eval_every=25, eval_size=768, learning_rate=5e-4,
-                  seeds=list(range(10)), unigram_extra=21),
+                  seeds=list(range(10)), unigram_extra=21, device=None),
 }
 
 
@@ -30,7 +30,7 @@ def compute(params: dict, progress: bool = False) -> dict:
     config = IclConfig(num_states=int(params["num_states"]), context_length=int(params["context_length"]),
                        steps=int(params["steps"]), eval_every=int(params["eval_every"]),
                        eval_size=int(params["eval_size"]), learning_rate=float(params["learning_rate"]),
-                       padding_row=False, record_attention=False)
+                       padding_row=False, record_attention=False, device=params.get("device"))
     result = stumbling_block(config, seeds=[int(s) for s in params["seeds"]],
                              unigram_extra=int(params["unigram_extra"]), progress=progress)
     first_run = result.runs["ds"][0]

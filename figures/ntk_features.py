@@ -13,10 +13,11 @@ REQUIRES = ("torch",)
 PRESETS = {
     "quick": dict(pair=[3, 8], n_train=250, n_test=100, eps=0.1, steps=10,
                   indices=[0, 1, 2, 3, 4, 5, 7, 10, 20, 50, 100, 200, 249], partial=[1, 2, 5, 10, 20, 50, 100, 250],
-                  kernels=[["ntk", 1], ["ntk", 2], ["nngp", 1]], seed=0),
+                  kernels=[["ntk", 1], ["ntk", 2], ["nngp", 1]], seed=0, device=None),
     "paper": dict(pair=[3, 8], n_train=280, n_test=77, eps=0.1, steps=20,
                   indices=[0, 1, 2, 3, 4, 5, 7, 10, 20, 50, 100, 200, 279],
-                  partial=[1, 2, 5, 10, 20, 50, 100, 280], kernels=[["ntk", 1], ["ntk", 3], ["nngp", 2]], seed=0),
+                  partial=[1, 2, 5, 10, 20, 50, 100, 280], kernels=[["ntk", 1], ["ntk", 3], ["nngp", 2]], seed=0,
+                  device=None),
 }
 
 
@@ -28,7 +29,7 @@ def compute(params: dict, progress: bool = False) -> dict:
     from deep.ntk import KernelMachine, feature_metrics, majority_rate, predictions_accuracy
 
     d = digits_binary(tuple(params["pair"]), n_train=params["n_train"], n_test=params["n_test"], seed=params["seed"],
-                      device="cpu", dtype=torch.float64)
+                      device=params.get("device"), dtype=torch.float64)
     out = {"kernels": [], "majority": majority_rate(d.y_test)}
     feats = []
     for kind, depth in params["kernels"]:
@@ -43,7 +44,7 @@ def compute(params: dict, progress: bool = False) -> dict:
             part["k"].append(k)
             part["clean"].append(predictions_accuracy(f(d.X_test), d.y_test))
             part["robust"].append(predictions_accuracy(f(adv), d.y_test))
-        feats.append(km.features(d.X_test, list(range(10))).numpy())
+        feats.append(km.features(d.X_test, list(range(10))).cpu().numpy())
         out["kernels"].append({"name": f"{kind} L={depth}", "metrics": m, "partial": part})
     # consistency across architectures: |corr| of feature i of kernel 0 and kernel 1 on test points
     a, b = feats[0], feats[1]

@@ -14,9 +14,9 @@ TITLE = "Kernel (NTK) adversarial examples transfer to lazy networks; transfer s
 REQUIRES = ("torch",)
 PRESETS = {
     "quick": dict(pair=[3, 8], n_train=200, n_test=150, widths=[8, 32, 128, 512, 2048], eps=[0.05, 0.1, 0.15, 0.2],
-                  depth=1, lr=0.5, steps=300, attack_steps=10, seed=0),
+                  depth=1, lr=0.5, steps=300, attack_steps=10, seed=0, device=None),
     "paper": dict(pair=[3, 8], n_train=250, n_test=100, widths=[16, 64, 256, 1024, 4096, 16384],
-                  eps=[0.02, 0.05, 0.1, 0.15, 0.2], depth=2, lr=0.5, steps=2000, attack_steps=20, seed=0),
+                  eps=[0.02, 0.05, 0.1, 0.15, 0.2], depth=2, lr=0.5, steps=2000, attack_steps=20, seed=0, device=None),
 }
 
 
@@ -27,7 +27,7 @@ def compute(params: dict, progress: bool = False) -> dict:
     from deep.ntk.transfer import transfer_sweep
 
     data = digits_binary(tuple(params["pair"]), n_train=params["n_train"], n_test=params["n_test"],
-                         seed=params["seed"], device="cpu", dtype=torch.float64)
+                         seed=params["seed"], device=params.get("device"), dtype=torch.float64)
     rows = [transfer_sweep(data, params["widths"], float(e), depth=params["depth"], lr=params["lr"],
                            steps=params["steps"], attack_steps=params["attack_steps"], seed=params["seed"])
             for e in params["eps"]]

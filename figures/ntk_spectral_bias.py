@@ -12,9 +12,9 @@ TITLE = "Spectral bias (mode residuals: NTK theory vs wide net) and kernel-regre
 REQUIRES = ("torch",)
 PRESETS = {
     "quick": dict(n=64, frequencies=[1, 2, 4, 8], width=2048, lr=0.5, steps=2000, record=50,
-                  sizes=[10, 20, 50, 100, 200, 500, 1000], seeds=[0, 1, 2], n_test=397),
+                  sizes=[10, 20, 50, 100, 200, 500, 1000], seeds=[0, 1, 2], n_test=397, device=None),
     "paper": dict(n=128, frequencies=[1, 2, 4, 8, 16], width=16384, lr=0.5, steps=20000, record=100,
-                  sizes=[10, 20, 50, 100, 200, 500, 1000, 1400], seeds=list(range(10)), n_test=397),
+                  sizes=[10, 20, 50, 100, 200, 500, 1000, 1400], seeds=list(range(10)), n_test=397, device=None),
 }
 
 
@@ -24,8 +24,8 @@ def compute(params: dict, progress: bool = False) -> dict:
     from deep.ntk.kernel_utils import one_hot
 
     sb = spectral_bias_circle(params["n"], params["frequencies"], lr=params["lr"], steps=params["steps"],
-                              width=params["width"], record=params["record"])
-    d = digits_multiclass(n_train=1797 - params["n_test"], n_test=params["n_test"], seed=0, device="cpu")
+                              width=params["width"], record=params["record"], device=params.get("device"))
+    d = digits_multiclass(n_train=1797 - params["n_test"], n_test=params["n_test"], seed=0, device=params.get("device"))
     curves = {}
     for kind in ("ntk", "nngp"):
         curves[kind] = learning_curve(kind, d.X_train, one_hot(d.y_train, 10), d.X_test, d.y_test, params["sizes"],

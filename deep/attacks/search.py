@@ -17,6 +17,7 @@ import torch
 from asymptotics.errors import InvalidParameter
 from asymptotics.validation import integer, nonnegative, real
 
+from ..device import draw_device
 from ..margins.margins import output_margins
 from .threat import check_box, project
 
@@ -29,7 +30,8 @@ def _fraction(p_init, query, queries):
 
 
 def _rand_sign(shape, generator, x):
-    return torch.randint(0, 2, shape, generator=generator, device=x.device).to(x.dtype) * 2 - 1
+    return torch.randint(0, 2, shape, generator=generator, device=draw_device(generator, x.device)).to(
+        device=x.device, dtype=x.dtype) * 2 - 1
 
 
 def random_search(model, x, y, eps: float, queries: int = 1000, p_init: float = 0.1,
@@ -67,6 +69,7 @@ def random_search(model, x, y, eps: float, queries: int = 1000, p_init: float = 
     delta = project(delta, x, eps, "linf", box)
     with torch.no_grad():
         margin = output_margins(model(x + delta), y)
+        draw = draw_device(generator, x.device)
         for query in range(queries):
             active = margin > 0
             if not bool(active.any()):
@@ -74,8 +77,8 @@ def random_search(model, x, y, eps: float, queries: int = 1000, p_init: float = 
             p = _fraction(p_init, query, queries)
             if image:
                 side = max(1, min(h, w, int(round(math.sqrt(p * h * w)))))
-                r0 = torch.randint(0, h - side + 1, (n,), generator=generator, device=x.device)
-                c0 = torch.randint(0, w - side + 1, (n,), generator=generator, device=x.device)
+                r0 = torch.randint(0, h - side + 1, (n,), generator=generator, device=draw).to(x.device)
+                c0 = torch.randint(0, w - side + 1, (n,), generator=generator, device=draw).to(x.device)
                 rows = torch.arange(h, device=x.device)
                 cols = torch.arange(w, device=x.device)
                 in_r = (rows[None, :] >= r0[:, None]) & (rows[None, :] < (r0 + side)[:, None])
@@ -83,7 +86,7 @@ def random_search(model, x, y, eps: float, queries: int = 1000, p_init: float = 
                 window = (in_r[:, :, None] & in_c[:, None, :])[:, None, :, :].expand(x.shape)
                 values = eps * _rand_sign((n, c, 1, 1), generator, x).expand(x.shape)
             else:
-                window = torch.rand(x.shape, generator=generator, device=x.device) < max(p, 1.0 / x[0].numel())
+                window = torch.rand(x.shape, generator=generator, device=draw).to(x.device) < max(p, 1.0 / x[0].numel())
                 values = eps * _rand_sign(x.shape, generator, x)
             window = window & active.reshape(shape)
             proposal = project(torch.where(window, values, delta), x, eps, "linf", box)

@@ -27,6 +27,8 @@ import torch
 from asymptotics import parse_attack
 from asymptotics.errors import InvalidParameter
 
+from ..device import draw_device
+
 NORMS = ("linf", "l2", "l1")
 
 
@@ -121,20 +123,21 @@ def project(delta: torch.Tensor, x: torch.Tensor, eps: float, norm: str = "linf"
 
 def random_point(x: torch.Tensor, eps: float, norm: str, generator: torch.Generator | None) -> torch.Tensor:
     """A random point of the ball (before the box): uniform cube (linf), uniform ball (l2), random l1 direction
-    with radius ``eps * U^{1/d}`` (l1)."""
+    with radius ``eps * U^{1/d}`` (l1). Drawn on the generator's device, then moved to ``x.device``."""
     norm = parse_threat(norm)
     n = x.shape[0]
     d = x[0].numel()
-    kw = dict(generator=generator, device=x.device, dtype=x.dtype)
+    kw = dict(generator=generator, device=draw_device(generator, x.device), dtype=x.dtype)
+    rand = lambda *shape: torch.rand(*shape, **kw).to(x.device)     # noqa: E731  draw where the generator lives
     if norm == "linf":
-        return (torch.rand(x.shape, **kw) * 2 - 1) * eps
+        return (rand(*x.shape) * 2 - 1) * eps
     if norm == "l2":
-        g = torch.randn(n, d, **kw)
+        g = torch.randn(n, d, **kw).to(x.device)
         g = g / torch.linalg.vector_norm(g, dim=1, keepdim=True).clamp(min=1e-30)
     else:
-        g = -torch.log(torch.rand(n, d, **kw).clamp(min=1e-30)) * torch.sign(torch.rand(n, d, **kw) - 0.5)
+        g = -torch.log(rand(n, d).clamp(min=1e-30)) * torch.sign(rand(n, d) - 0.5)
         g = g / g.abs().sum(1, keepdim=True).clamp(min=1e-30)
-    radius = eps * torch.rand(n, 1, **kw) ** (1.0 / d)
+    radius = eps * rand(n, 1) ** (1.0 / d)
     return (g * radius).reshape(x.shape)
 
 

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from asymptotics.errors import InvalidParameter
 from asymptotics.validation import integer, nonnegative, positive
 
+from ..device import draw_device
 from .evaluation import accuracy
 from .gradient import per_sample_loss, pgd
 from .threat import ascent_direction, parse_threat, project
@@ -58,7 +59,8 @@ def trades_attack(model, x, eps: float, norm: str = "linf", steps: int = 10, ste
     with torch.no_grad():
         clean = model(x).detach()
     alpha = 2.5 * eps / max(steps, 1) if step_size is None else step_size
-    noise = 0.001 * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    noise = 0.001 * torch.randn(x.shape, generator=generator, dtype=x.dtype,
+                                device=draw_device(generator, x.device)).to(x.device)
     delta = project(noise, x, eps, norm, box)
     for _ in range(steps):
         delta.requires_grad_(True)
@@ -122,7 +124,7 @@ def adversarial_training(model, optimizer, X, y, eps: float, norm: str = "linf",
     history = TrainingHistory()
     for epoch in range(1, epochs + 1):
         order = torch.arange(n, device=X.device) if batch_size is None else \
-            torch.randperm(n, generator=generator, device=X.device)
+            torch.randperm(n, generator=generator, device=draw_device(generator, X.device)).to(X.device)
         size = n if batch_size is None else integer("batch_size", batch_size, low=1)
         total = 0.0
         for start in range(0, n, size):

@@ -13,6 +13,8 @@ from torch import nn
 from asymptotics.errors import InvalidParameter
 from asymptotics.validation import integer
 
+from ..device import draw_device
+
 
 def sign(values: torch.Tensor) -> torch.Tensor:
     """sgn with sgn 0 = +1 (the convention used for predictions and faithfulness)."""
@@ -29,7 +31,8 @@ class ParityMLP(nn.Module):
     width : int
         Hidden width p.
     generator : torch.Generator, optional
-        Seeds the initialisation (CPU generator).
+        Seeds the initialisation (a CPU generator serves parameters on any device: build the model under
+        ``with torch.device(device):`` to create them there).
 
     Examples
     --------
@@ -50,7 +53,8 @@ class ParityMLP(nn.Module):
         n, p = self.hidden.in_features, self.hidden.out_features
         for param, bound in ((self.hidden.weight, 1 / math.sqrt(n)), (self.hidden.bias, 1 / math.sqrt(n)),
                              (self.readout.weight, 1 / math.sqrt(p))):
-            param.copy_((torch.rand(param.shape, generator=generator) * 2 - 1) * bound)
+            draw = torch.rand(param.shape, generator=generator, device=draw_device(generator, param.device))
+            param.copy_((draw.to(param.device) * 2 - 1) * bound)
 
     @property
     def width(self) -> int:

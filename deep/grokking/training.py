@@ -156,10 +156,11 @@ def train_parity(config: GrokkingConfig, progress: bool = False) -> GrokkingRun:
     data = sparse_parity_dataset(config.n_bits, config.k, config.n_train, config.n_test, seed=config.seed,
                                  test_seed=config.test_seed)
     dev_data = data.to(device)
-    model = ParityMLP(config.n_bits, config.width,
-                      generator=torch.Generator().manual_seed(1_000_003 * config.seed + 5)).to(device)
+    with torch.device(device):                     # parameters created on ``device``; their draws on the CPU
+        model = ParityMLP(config.n_bits, config.width,
+                          generator=torch.Generator().manual_seed(1_000_003 * config.seed + 5))
     optimizer = torch.optim.SGD(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    shuffle = torch.Generator(device=device).manual_seed(1_000_003 * config.seed + 7)
+    shuffle = torch.Generator().manual_seed(1_000_003 * config.seed + 7)     # CPU: draws are moved to device
     curves = {key: [] for key in ("train_accuracy", "test_accuracy", "train_loss", "test_loss")}
     norms, snapshots, sparsity_epochs, sparsity = [], [], [], []
 
@@ -186,7 +187,7 @@ def train_parity(config: GrokkingConfig, progress: bool = False) -> GrokkingRun:
     n = config.n_train
     for epoch in iterator:
         record(epoch)
-        perm = torch.randperm(n, generator=shuffle, device=device)
+        perm = torch.randperm(n, generator=shuffle).to(device)
         for lo in range(0, n, config.batch_size):
             idx = perm[lo: lo + config.batch_size]
             loss = hinge_loss(model(dev_data.x_train[idx]), dev_data.y_train[idx])

@@ -34,6 +34,8 @@ from torch import nn
 from asymptotics.errors import InvalidParameter
 from asymptotics.validation import integer, real
 
+from ..device import draw_device
+
 
 class RelativeAttention(nn.Module):
     """One causal multi-head attention layer with query x relative-key position scores."""
@@ -134,8 +136,10 @@ class AttentionOnlyTransformer(nn.Module):
                 param.fill_(1.0 if name.endswith("weight") else 0.0)
                 continue
             std = 0.01 if ".output." in name else 0.02
-            values = torch.randn(param.shape, generator=generator, dtype=param.dtype) * std
-            param.copy_(values.to(param.device))
+            # drawn where the generator lives (CPU), moved, then scaled on the parameter's device
+            values = torch.randn(param.shape, generator=generator, dtype=param.dtype,
+                                 device=draw_device(generator, param.device)).to(param.device)
+            param.copy_(values * std)
 
     def forward(self, tokens: torch.Tensor, return_attention: bool = False):
         """Logits (B, T, k) for next-token prediction; with ``return_attention`` also a list of (B, H, T, T)."""

@@ -141,7 +141,7 @@ def sample_dirichlet(shape: tuple[int, ...], k: int, alpha: float, generator: to
     alpha = 1 uses normalised exponentials."""
     if alpha == 1.0:
         g = -torch.log1p(-torch.rand(*shape, k, generator=generator, device=generator.device,
-                                     dtype=torch.float64)).to(device)
+                                     dtype=torch.float64).to(device))
     else:
         g = sample_gamma(torch.full((*shape, k), float(alpha), device=device, dtype=torch.float64), generator)
     g = g.clamp_min(1e-300)
@@ -205,15 +205,16 @@ def sample_doubly_stochastic(batch: int, k: int, generator: torch.Generator, dev
         have = 0
         while have < batch:
             m = max((batch - have) * {2: 1, 3: 3, 4: 7, 5: 20}[k], 64)   # ~1.5x the expected need (1/acceptance)
-            rows = -torch.log1p(-torch.rand(m, k - 1, k, generator=generator, device=draw, dtype=torch.float64))
+            rows = -torch.log1p(-torch.rand(m, k - 1, k, generator=generator, device=draw,
+                                            dtype=torch.float64).to(device))
             rows = rows / rows.sum(-1, keepdim=True)
             last = 1.0 - rows.sum(-2, keepdim=True)
             ok = (last >= 0).all(-1).squeeze(-1)
             found.append(torch.cat([rows, last], dim=-2)[ok])
             have += int(ok.sum())
-        return torch.cat(found)[:batch].to(device)
-    mat = -torch.log1p(-torch.rand(batch, k, k, generator=generator, device=draw, dtype=torch.float64))
-    mat = mat.clamp_min(1e-300).to(device)
+        return torch.cat(found)[:batch]
+    mat = -torch.log1p(-torch.rand(batch, k, k, generator=generator, device=draw, dtype=torch.float64).to(device))
+    mat = mat.clamp_min(1e-300)
     residuals = []
     for _ in range(max_iterations):
         mat = mat / mat.sum(-2, keepdim=True)

@@ -187,9 +187,10 @@ def bayes_optimal_prediction(tokens: torch.Tensor, k: int, *, order: int = 2, al
     tables = gam / gam.sum(-1, keepdim=True)                                    # (B, S, rows, k)
     pi = stationary_distribution(lifted_chain(tables.view(-1, rows, k), context)).view(batch, num_samples, rows)
     first = ctx[:, context - 1]
-    weights = pi[torch.arange(batch), :, first]                                 # (B, S)
+    rows_idx = torch.arange(batch, device=pi.device)
+    weights = pi[rows_idx, :, first]                                            # (B, S)
     weights = weights / weights.sum(-1, keepdim=True)
-    last = tables[torch.arange(batch), :, ctx[:, -1]]                           # (B, S, k)
+    last = tables[rows_idx, :, ctx[:, -1]]                                      # (B, S, k)
     return (weights[..., None] * last).sum(1)
 
 

@@ -219,7 +219,7 @@ class IclTrainingRun:
 
 
 def build_model(config: IclConfig, generator: torch.Generator | None = None) -> torch.nn.Module:
-    """The model of ``config`` (initialised from ``generator``), on the CPU."""
+    """The model of ``config`` (initialised from ``generator``), on the default device (``with torch.device(...)``)."""
     if config.model == "minimal":
         return MinimalMarkovModel(config.num_states, config.context_length)
     return AttentionOnlyTransformer(config.num_states, config.context_length, width=config.width,
@@ -242,7 +242,7 @@ class _Evaluator:
     """Fixed evaluation set and the model-independent strategy quantities."""
 
     def __init__(self, config: IclConfig, device: torch.device):
-        gen = torch.Generator(device=device).manual_seed(config.eval_seed)
+        gen = torch.Generator().manual_seed(config.eval_seed)      # CPU generator: draws are moved to ``device``
         prior = ChainPrior("dirichlet", config.alpha, config.order)
         batch = sample_batch(config.eval_size, config.context_length + 1, config.num_states, prior,
                              generator=gen, device=device)
@@ -288,10 +288,12 @@ def train_icl(config: IclConfig, progress: bool = False) -> IclTrainingRun:
     device = default_device(config.device)
     start = time.perf_counter()
     init_gen = torch.Generator().manual_seed(1_000_003 * config.seed + 11)
-    model = build_model(config, init_gen).to(device)
+    with torch.device(device):                     # parameters created on ``device``; their draws on the CPU
+        model = build_model(config, init_gen)
     optimizer = build_optimizer(model, config)
-    data_gen = torch.Generator(device=device).manual_seed(1_000_003 * config.seed + 23)
-    extra_gen = torch.Generator(device=device).manual_seed(1_000_003 * config.seed + 37)
+    # CPU generators on every device (the same streams on cpu and cuda); sample_batch moves the draws to ``device``
+    data_gen = torch.Generator().manual_seed(1_000_003 * config.seed + 23)
+    extra_gen = torch.Generator().manual_seed(1_000_003 * config.seed + 37)
     train_prior = ChainPrior(config.prior, config.alpha, config.order)
     unigram_prior = ChainPrior("unigram", config.alpha, 2)
     evaluate = _Evaluator(config, device)

@@ -14,6 +14,8 @@ from torch import nn
 from asymptotics.errors import InvalidParameter
 from asymptotics.validation import integer, nonnegative, positive
 
+from ..device import draw_device
+
 
 class NTKMLP(nn.Module):
     r"""NTK-parameterised ReLU MLP ``d -> widths... -> out_features``.
@@ -57,8 +59,10 @@ class NTKMLP(nn.Module):
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
-            w = torch.randn(fan_out, fan_in, generator=generator, dtype=dtype)
-            b = torch.randn(fan_out, generator=generator, dtype=dtype)
+            draw = dict(generator=generator, dtype=dtype,
+                        device=draw_device(generator, device if device is not None else "cpu"))
+            w = torch.randn(fan_out, fan_in, **draw)
+            b = torch.randn(fan_out, **draw)
             self.weights.append(nn.Parameter(w.to(device)))
             self.biases.append(nn.Parameter(b.to(device)))
 

@@ -19,29 +19,33 @@ from asymptotics.validation import integer, nonnegative, positive
 from .analytic import relu_ntk
 
 
-def circle_inputs(n: int, dtype=torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
-    """Equispaced angles ``t_j = 2 pi j / n`` and points ``sqrt(2) (cos t_j, sin t_j)``."""
+def circle_inputs(n: int, dtype=torch.float64, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Equispaced angles ``t_j = 2 pi j / n`` and points ``sqrt(2) (cos t_j, sin t_j)`` (on ``device``)."""
     integer("n", n, low=3)
-    t = torch.arange(n, dtype=dtype) * (2 * math.pi / n)
+    t = torch.arange(n, dtype=dtype, device=device) * (2 * math.pi / n)
     return t, math.sqrt(2.0) * torch.stack([torch.cos(t), torch.sin(t)], 1)
 
 
 def spectral_bias_circle(n: int = 64, frequencies=(1, 3, 6), depth: int = 1, sigma_w: float = math.sqrt(2.0),
                          sigma_b: float = 0.1, lr: float = 1.0, steps: int = 2000, width: int = 0,
-                         record=50, seed: int = 0) -> dict:
+                         record=50, seed: int = 0, device=None) -> dict:
     r"""Residual of each Fourier mode of ``y(t) = sum_k cos(k t)`` under kernel gradient flow (exact) and, if
     ``width > 0``, under gradient descent of an NTK-parameterised MLP (:class:`~deep.ntk.model.NTKMLP`) from
     its (random) initial function ``f_0``; both report ``v_k^T (f_t - y) / v_k^T (f_0 - y)`` for the unit mode ``v_k``.
 
-    Returns ``{"steps", "frequencies", "eigenvalues", "theory" (K x T), "network" (K x T or None)}``; theory residuals
-    are ``exp(-lr lambda_k t / n)`` (normalised to 1 at t = 0).
+    Returns ``{"steps", "frequencies", "eigenvalues", "theory" (K x T), "network" (K x T or None)}`` as numpy
+    arrays; theory residuals are ``exp(-lr lambda_k t / n)`` (normalised to 1 at t = 0). Everything is computed on
+    ``device`` (``None``: :func:`deep.device.default_device`); the network's initialisation is drawn on the CPU
+    (the same network on every device).
     """
+    from ..device import default_device
     from .model import NTKMLP
 
     integer("steps", steps, low=1)
     positive("lr", lr)
     integer("width", width, low=0)
-    t, X = circle_inputs(n)
+    device = default_device(device)
+    t, X = circle_inputs(n, device=device)
     K = relu_ntk(X, X, depth, sigma_w, sigma_b)
     freqs = [integer("frequencies", k, low=0) for k in frequencies]
     modes = torch.stack([torch.cos(k * t) for k in freqs])                 # (K, n)
@@ -49,11 +53,12 @@ def spectral_bias_circle(n: int = 64, frequencies=(1, 3, 6), depth: int = 1, sig
     lam = torch.stack([(K[0] * torch.cos(k * t)).sum() for k in freqs])
     y = sum(torch.cos(k * t) for k in freqs)
     times = np.unique(np.r_[np.arange(0, steps + 1, record), steps])
-    theory = torch.exp(-lr * torch.as_tensor(times, dtype=torch.float64)[None, :] * lam[:, None] / n)
+    theory = torch.exp(-lr * torch.as_tensor(times, dtype=torch.float64, device=device)[None, :] * lam[:, None] / n)
     network = None
     if width:
         gen = torch.Generator().manual_seed(int(seed))
-        net = NTKMLP(2, [width] * depth, sigma_w=sigma_w, sigma_b=sigma_b, generator=gen, dtype=torch.float64)
+        net = NTKMLP(2, [width] * depth, sigma_w=sigma_w, sigma_b=sigma_b, generator=gen, dtype=torch.float64,
+                     device=device)
         with torch.no_grad():
             f0 = net(X).clone()
         r0 = modes @ (f0 - y)
@@ -68,8 +73,9 @@ def spectral_bias_circle(n: int = 64, frequencies=(1, 3, 6), depth: int = 1, sig
             opt.zero_grad()
             (0.5 * ((out - y) ** 2).mean()).backward()
             opt.step()
-        network = torch.stack(cols, 1).abs().numpy()
-    return {"steps": times.tolist(), "frequencies": freqs, "eigenvalues": lam.numpy(), "theory": theory.numpy(),
+        network = torch.stack(cols, 1).abs().cpu().numpy()
+    return {"steps": times.tolist(), "frequencies": freqs, "eigenvalues": lam.cpu().numpy(),
+            "theory": theory.cpu().numpy(),
             "network": network}
 
 
@@ -78,14 +84,17 @@ def learning_curve(kernel, X_pool, Y_pool, X_test, y_test, sizes, seeds=(0,), ri
 
     ``Y_pool``: +-1 labels (binary) or one-hot rows; ``y_test``: +-1 labels or class indices. The ridge is relative
     (``ridge * mean diag K``). Returns ``{"sizes", "error_mean", "error_std", "mse_mean"}`` (classification error,
-    and the squared error ``mean ||f(x) - Y||^2`` on the test set).
+    and the squared error ``mean ||f(x) - Y||^2`` on the test set). Tensors stay on ``X_pool``'s device; the
+    subsets are drawn on the CPU (the same subsets on every device).
     """
     from .regression import KernelMachine, predictions_accuracy
 
     nonnegative("ridge", ridge)
-    X_pool, Y_pool = torch.as_tensor(X_pool, dtype=torch.float64), torch.as_tensor(Y_pool, dtype=torch.float64)
-    X_test = torch.as_tensor(X_test, dtype=torch.float64)
-    y_test = torch.as_tensor(y_test)
+    X_pool = torch.as_tensor(X_pool, dtype=torch.float64)
+    dev = X_pool.device
+    Y_pool = torch.as_tensor(Y_pool, dtype=torch.float64, device=dev)
+    X_test = torch.as_tensor(X_test, dtype=torch.float64, device=dev)
+    y_test = torch.as_tensor(y_test, device=dev)
     if Y_pool.ndim == 1:
         Y_test = y_test.to(torch.float64)
     else:
@@ -94,7 +103,8 @@ def learning_curve(kernel, X_pool, Y_pool, X_test, y_test, sizes, seeds=(0,), ri
     for n in sizes:
         e_n, m_n = [], []
         for seed in seeds:
-            idx = torch.randperm(X_pool.shape[0], generator=torch.Generator().manual_seed(int(seed)))[:int(n)]
+            perm = torch.randperm(X_pool.shape[0], generator=torch.Generator().manual_seed(int(seed)))
+            idx = perm.to(X_pool.device)[:int(n)]
             km = KernelMachine(X_pool[idx], Y_pool[idx], kernel=kernel, ridge=ridge, relative_ridge=True)
             out = km(X_test)
             e_n.append(1 - predictions_accuracy(out, y_test))

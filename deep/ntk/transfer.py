@@ -47,13 +47,15 @@ class CenteredNet(torch.nn.Module):
 
 def train_lazy_net(X, y, width: int, depth: int = 1, sigma_w: float = 2 ** 0.5, sigma_b: float = 0.1,
                    lr: float = 1.0, steps: int = 500, seed: int = 0, center: bool = True) -> torch.nn.Module:
-    """An NTK-parameterised MLP trained by full-batch GD on MSE (see module docstring), float64."""
+    """An NTK-parameterised MLP on ``X``'s device and dtype, trained by full-batch GD on MSE (see module docstring);
+    initialised from a CPU generator (the same network on every device)."""
     import copy
 
     integer("width", width, low=1)
     positive("lr", lr)
     gen = torch.Generator().manual_seed(int(seed))
-    net = NTKMLP(X.shape[1], [width] * depth, sigma_w=sigma_w, sigma_b=sigma_b, generator=gen, dtype=X.dtype)
+    net = NTKMLP(X.shape[1], [width] * depth, sigma_w=sigma_w, sigma_b=sigma_b, generator=gen, dtype=X.dtype,
+                 device=X.device)
     init = copy.deepcopy(net)
     model = CenteredNet(net, init) if center else net
     target = y.to(X.dtype)
