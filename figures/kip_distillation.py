@@ -228,7 +228,7 @@ def _verdict(data, params) -> str:
         return "gradient-masking alarm on robust KIP: its PGD robustness is not credible"
     pgd, worst = _adv(data, "krr", "pgd10"), _adv(data, "krr", "worst")
     if pgd > 0.05 and worst < pgd - 0.02:
-        return f"robust KIP's PGD advantage {pgd:+.2f} shrinks to {worst:+.2f} under the worst attack (no masking alarm)"
+        return f"robust KIP's PGD advantage {pgd:+.2f} shrinks to {worst:+.2f} under the worst attack (no alarm)"
     return f"robust KIP's advantage: PGD-10 {pgd:+.2f}, worst case {worst:+.2f}; no masking alarm"
 
 
@@ -248,8 +248,8 @@ def plot(data: dict, params: dict):
         ax.set_xticklabels([LABELS[a] for a in attacks], rotation=35, ha="right", fontsize=7)
         ax.set_ylim(0, 1.3)
         ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
-        ax.set(ylabel="test accuracy", title=("NTK kernel regression" if kind == "krr" else
-                                              f"lazy MLP (width {params['width']})") + f", $\\epsilon$={params['eps']:g}")
+        name = "NTK kernel regression" if kind == "krr" else f"lazy MLP (width {params['width']})"
+        ax.set(ylabel="test accuracy", title=name + f", $\\epsilon$={params['eps']:g}")
         ax.legend(fontsize=6, loc="upper center", ncol=2, frameon=False)
     ax = axes[0, 2]
     labels = [f"{LABELS[s]}\n{kind}" for kind in ("krr", "net") for s in sets]

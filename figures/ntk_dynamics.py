@@ -1,8 +1,8 @@
-"""Kernel dynamics during standard vs adversarial training (Tsilivis & Kempe 2022, claim (c); spec §1.1, §1.2, §1.4-3).
+"""Kernel dynamics during standard vs adversarial training (Tsilivis & Kempe 2022, claim (c); spec §1.1-1.2, §1.4).
 
-Protocol: 10-class digits, a bias-free ReLU MLP 64-w-w-10 and a bias-free CNN (3x3 convs + max-pool, linear head),
-trained by plain SGD on the cross-entropy at the same learning rate for clean training, FGSM-AT (one step of size eps)
-and PGD-20-AT (step eps/4, no random start), linf eps = 0.1, for several seeds (init and batch order).
+Protocol: 10-class digits, a bias-free ReLU MLP 64-w-w-10 and a bias-free CNN (3x3 convs + max-pool, linear
+head), trained by plain SGD on the cross-entropy at the same learning rate (per architecture) for clean training,
+FGSM-AT (one step of size eps) and PGD-20-AT (step eps/4, no random start), linf eps = 0.1, for several seeds (init and batch order).
 After every epoch the empirical NTK of a fixed clean probe set is recorded with all output axes kept
 (:func:`deep.ntk.adversarial_dynamics.track_adversarial_ntk`). Panels per architecture: kernel-distance heat maps
 D(K_i, K_j) (seed 0), normalised polar dynamics in the full / top-20 / bottom spaces (seed 0), top-10/20 eigen-mass and
@@ -19,12 +19,12 @@ NAME = "ntk_dynamics"
 TITLE = "Empirical NTK during clean vs FGSM vs PGD-20 adversarial training of an MLP and a CNN (digits)"
 REQUIRES = ("torch",)
 PRESETS = {
-    "quick": dict(archs=["mlp", "cnn"], n_train=400, n_probe=16, width=128, depth=2, channels=[8, 16], epochs=16,
-                  lr=0.1, batch_size=50, eps=0.1, attack_steps=20, methods=["clean", "fgsm", "pgd"],
-                  seeds=[0, 1, 2], top_k=20, settle=0.1, device=None),
+    "quick": dict(archs=["mlp", "cnn"], n_train=400, n_probe=20, width=128, depth=2, channels=[8, 16], epochs=16,
+                  lr={"mlp": 0.2, "cnn": 0.5}, batch_size=50, eps=0.1, attack_steps=20,
+                  methods=["clean", "fgsm", "pgd"], seeds=[0, 1, 2], top_k=20, settle=0.1, device=None),
     "paper": dict(archs=["mlp", "cnn"], n_train=1437, n_probe=100, width=256, depth=2, channels=[32, 64], epochs=100,
-                  lr=0.05, batch_size=128, eps=0.1, attack_steps=20, methods=["clean", "fgsm", "pgd"],
-                  seeds=[0, 1, 2, 3, 4], top_k=20, settle=0.1, device=None),
+                  lr={"mlp": 0.05, "cnn": 0.2}, batch_size=128, eps=0.1, attack_steps=20,
+                  methods=["clean", "fgsm", "pgd"], seeds=[0, 1, 2, 3, 4], top_k=20, settle=0.1, device=None),
 }
 
 COLOURS = {"clean": "tab:blue", "fgsm": "tab:orange", "pgd": "tab:red"}
@@ -61,7 +61,7 @@ def compute(params: dict, progress: bool = False) -> dict:
                 gen = torch.Generator().manual_seed(int(seed))
                 net = _model(arch, params, gen, dev)
                 Xp = d.X_train[:params["n_probe"]]
-                tr = track_adversarial_ntk(net, d.X_train, d.y_train, Xp, params["epochs"], params["lr"], method,
+                tr = track_adversarial_ntk(net, d.X_train, d.y_train, Xp, params["epochs"], params["lr"][arch], method,
                                            params["eps"], params["attack_steps"], batch_size=params["batch_size"],
                                            generator=gen)
                 s = kernel_summary(tr["kernels"], params["top_k"], (10, 20))
@@ -167,7 +167,8 @@ def plot(data: dict, params: dict):
     earlier = _at_settles_earlier(data, params)[1]
     verdict = ("PGD-AT settles earlier" if earlier else
                "NOT reproduced at this scale: PGD-AT does not settle earlier than clean training")
-    fig.suptitle(f"eNTK dynamics, SGD lr {params['lr']:g} for all methods, $\\epsilon$={params['eps']:g}, "
+    lrs = ", ".join(f"{a.upper()} {lr:g}" for a, lr in params["lr"].items())
+    fig.suptitle(f"eNTK dynamics, SGD lr ({lrs}) matched across methods, $\\epsilon$={params['eps']:g}, "
                  f"{len(params['seeds'])} seeds: {verdict}", fontsize=9)
     fig.tight_layout()
     return fig

@@ -1,6 +1,6 @@
 """The five NTK figures on tiny settings: registry contract, files written, saved data satisfying the identities
-and ranges the figures rely on (transfer success in [0, 1] per width, KIP eps = 0 identity, kernel distance starting at
-0, eigen-mass in [0, 1], spectral-bias ordering)."""
+and ranges the figures rely on (transfer success in [0, 1] per width, spectral-bias ordering); kip_distillation and
+ntk_dynamics have their own tiny runs in test_kip_ntk_dynamics_figures.py."""
 import json
 
 import numpy as np
@@ -66,23 +66,6 @@ def test_features_tiny(tmp_path):
         assert all(0.0 <= v <= 1.0 for v in k["partial"]["robust"] + k["partial"]["clean"])
 
 
-def test_dynamics_tiny(tmp_path):
-    data = _make("ntk_dynamics", tmp_path, dict(n_train=64, n_probe=6, width=16, epochs=4, batch_size=32,
-                                                attack_steps=2, top_k=3))
-    assert set(data) == {"clean", "fgsm", "pgd"}
-    for r in data.values():
-        assert r["epochs"] == [0, 1, 2, 3, 4]
-        d = np.asarray(r["dist_init"])
-        assert d[0] == pytest.approx(0.0, abs=1e-12) and np.all(d >= -1e-12) and np.all(d <= 1.0)
-        assert d[-1] > 0 and np.all(np.diff(d) > -0.05)               # nondecreasing up to small wiggles
-        assert r["dist_final"][-1] == pytest.approx(0.0, abs=1e-12)
-        assert r["radius"][0] == 0.0 and r["radius"][-1] == pytest.approx(1.0)
-        assert r["radius_top"][-1] == pytest.approx(1.0)
-        assert all(0.0 <= m <= 1.0 + 1e-12 for m in r["mass"])
-        assert all(-1.0 <= a <= 1.0 for a in r["alignment"])
-        assert r["settling_epoch"] in r["epochs"]
-
-
 def test_spectral_bias_tiny(tmp_path):
     data = _make("ntk_spectral_bias", tmp_path, dict(n=16, frequencies=[1, 4], width=128, steps=100, record=20,
                                                      sizes=[10, 40], seeds=[0], n_test=100))
@@ -95,20 +78,3 @@ def test_spectral_bias_tiny(tmp_path):
     for kind in ("ntk", "nngp"):
         err = np.asarray(data["curves"][kind]["error_mean"])
         assert err.shape == (2,) and np.all((0 <= err) & (err <= 1)) and err[1] <= err[0] + 0.1
-
-
-def test_kip_tiny(tmp_path):
-    data = _make("kip_distillation", tmp_path, dict(n_train=40, n_test=20, support=6, kip_steps=3, batch_size=20,
-                                                    train_attack_steps=2, width=32, net_steps=20, strong_steps=3,
-                                                    restarts=1, queries=10))
-    assert data["sets"] == ["random", "kip", "robust_kip", "full"]
-    for model in ("krr", "net"):
-        for s in data["sets"]:
-            accs = data["results"][model][s]
-            assert list(accs) == data["attacks"] and all(0.0 <= v <= 1.0 for v in accs.values())
-            assert accs["pgd_strong"] <= accs["clean"] + 1e-12
-    for obj in data["objective"].values():
-        assert obj["robust_eps0"] == obj["clean"]            # adversarial KIP at eps = 0 is KIP, exactly
-        assert obj["robust"] >= obj["clean"] - 1e-12           # the inner max keeps the best iterate (Delta = 0 too)
-    assert len(data["loss_trace"]["kip"]) == 3 and len(data["loss_trace"]["robust_kip"]) == 3
-    assert np.asarray(data["images"]["kip"]).min() >= 0.0 and np.asarray(data["images"]["kip"]).max() <= 1.0
