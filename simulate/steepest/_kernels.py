@@ -170,7 +170,8 @@ def predictor(phi, model, depth, w):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def run_one(Z, theta0, model, depth, p, ps, eps, lr, max_lr, normalized, loss_scaled, logistic, ckpt, stats, wout):
+def run_one(Z, theta0, model, depth, p, ps, eps, lr, max_lr, normalized, loss_scaled, logistic, ckpt, stats, wout,
+            decay=0.0):
     """Run one trajectory; fill ``stats[k]`` (see STATS) and ``wout[k]`` (unit-l2 predictor) at steps ``ckpt[k]``."""
     m, d = Z.shape
     P = theta0.size
@@ -279,7 +280,7 @@ def run_one(Z, theta0, model, depth, p, ps, eps, lr, max_lr, normalized, loss_sc
         if t == T:
             break
         steepest_step(v, p, normalized, step)
-        log_lr = math.log(lr)
+        log_lr = math.log(lr) - decay * math.log(1.0 + t)
         if normalized:
             if loss_scaled:
                 log_lr = min(log_lr - log_loss, math.log(max_lr))
@@ -303,8 +304,9 @@ def run_one(Z, theta0, model, depth, p, ps, eps, lr, max_lr, normalized, loss_sc
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy")
-def run_batch(Z, theta0, model, depth, p, ps, eps, lr, max_lr, normalized, loss_scaled, logistic, ckpt, stats, wout):
+def run_batch(Z, theta0, model, depth, p, ps, eps, lr, max_lr, normalized, loss_scaled, logistic, ckpt, stats, wout,
+              decay=0.0):
     """``run_one`` over the leading axis of Z (B, m, d), theta0 (B, P), lr (B,), stats (B, K, S), wout (B, K, d)."""
     for b in nb.prange(Z.shape[0]):
         run_one(Z[b], theta0[b], model, depth, p, ps, eps, lr[b], max_lr, normalized, loss_scaled, logistic, ckpt,
-                stats[b], wout[b])
+                stats[b], wout[b], decay)

@@ -9,8 +9,8 @@ Algorithms (spec margins §1.3, robust spec §2.2): the unnormalised step is
 * ``norm="l<p>"``: ``-||g||_r^{2-r} sign(g)|g|^{r-1}`` (normalised: divided by ``||g||_r``), ``1/p + 1/r = 1``.
 
 Loss ``L(w) = sum_i l(<w, z_i> - eps ||w||_{p*})`` (exponential or logistic; ``eps > 0``: the closed-form worst case of
-an lp input attack ``||delta||_p <= eps``, raw units), ``z_i = y_i x_i``. Steps ``eta_t = lr`` (``"constant"``) or
-``min(lr / L(w_t), max_lr)`` (``"loss_scaled"``). The loss is kept in log space (see :mod:`._kernels`), so runs of
+an lp input attack ``||delta||_p <= eps``, raw units), ``z_i = y_i x_i``. Steps ``eta_t = lr_t`` (``"constant"``) or
+``min(lr_t / L(w_t), max_lr)`` (``"loss_scaled"``), ``lr_t = lr (1 + t)^(-decay)`` (``decay = 0`` by default). The loss is kept in log space (see :mod:`._kernels`), so runs of
 1e6+ steps neither underflow nor overflow. Diagonal networks ``w = u^D - v^D`` start at ``u = v = init_scale /
 sqrt(2d)`` (so ``w_0 = 0``) and are renormalised internally (``theta = e^kappa phi``), which lets loss-scaled runs
 grow the parameter norm exponentially without overflow.
@@ -85,7 +85,7 @@ def _prepare(X, y):
 
 
 def _simulate(X, y, *, model, depth, norm, steps, lr, normalized, schedule, loss, eps, attack, theta0, checkpoints,
-              max_lr):
+              max_lr, decay=0.0):
     Z, batched = _prepare(X, y)
     B, m, d = Z.shape
     nrm = parse_norm(norm)
@@ -101,6 +101,7 @@ def _simulate(X, y, *, model, depth, norm, steps, lr, normalized, schedule, loss
     if not (np.all(np.isfinite(lrs)) and np.all(lrs > 0)):
         raise InvalidParameter("lr", f"must be finite and > 0, got {lr!r}")
     max_lr = V.real("max_lr", max_lr, low=0.0, low_open=True, allow_inf=True)
+    decay = V.real("decay", decay, low=0.0)
     if normalized and schedule == "loss_scaled" and math.isinf(max_lr):
         raise InvalidParameter("max_lr", "normalized steps with eta_t = lr/L_t grow like e^{q_min}: give a finite "
                                          "max_lr (e.g. 1.0)")
@@ -111,7 +112,7 @@ def _simulate(X, y, *, model, depth, norm, steps, lr, normalized, schedule, loss
     wout = np.full((B, ckpt.size, d), np.nan)
     with np.errstate(all="ignore"):
         K.run_batch(Z, theta0, model, float(depth), float(nrm.p), float(att.dual_exponent), eps, lrs, max_lr,
-                    bool(normalized), schedule == "loss_scaled", loss == "logistic", ckpt, stats, wout)
+                    bool(normalized), schedule == "loss_scaled", loss == "logistic", ckpt, stats, wout, decay)
     if np.isnan(stats[:, 1:, 0]).any():
         import warnings
 
@@ -122,7 +123,7 @@ def _simulate(X, y, *, model, depth, norm, steps, lr, normalized, schedule, loss
     table = {name: stats[..., i] for i, name in enumerate(K.STATS)}
     params = dict(model="linear" if model == 0 else "diagonal", depth=depth, norm=nrm.name, steps=int(ckpt[-1]),
                   lr=lr if np.ndim(lr) == 0 else list(np.asarray(lr, float)), normalized=bool(normalized),
-                  schedule=schedule, loss=loss, eps=eps, attack=att.name, max_lr=max_lr)
+                  schedule=schedule, loss=loss, eps=eps, attack=att.name, max_lr=max_lr, decay=decay)
     return SteepestRun(steps=ckpt, stats=table, w=wout, params=params)
 
 
@@ -134,7 +135,7 @@ def _explicit(checkpoints):
 
 
 def steepest_descent(X, y, norm="l2", steps=10_000, lr=0.1, normalized=False, schedule="constant", loss="exp",
-                     eps=0.0, attack="linf", w0=None, checkpoints=60, max_lr=math.inf) -> SteepestRun:
+                     eps=0.0, attack="linf", w0=None, checkpoints=60, max_lr=math.inf, decay=0.0) -> SteepestRun:
     """Steepest descent w.r.t. ``norm`` on a linear model (``w0 = 0`` by default), batched over a leading data axis.
 
     Parameters
@@ -143,7 +144,12 @@ def steepest_descent(X, y, norm="l2", steps=10_000, lr=0.1, normalized=False, sc
     norm : "l2" (GD), "linf" (sign descent), "l1" (greedy coordinate descent), "l<p>".
     steps, lr : number of steps and step size (scalar or one per batch element).
     normalized : use ``argmin_{||u||<=1} <g, u>`` instead of the unnormalised steepest step.
-    schedule : "constant" or "loss_scaled" (``eta_t = min(lr / L_t, max_lr)``).
+    schedule : "constant" or "loss_scaled" (``eta_t = min(lr_t / L_t, max_lr)``), with ``lr_t = lr (1 + t)^(-decay)``.
+    decay : float >= 0
+        Polynomial decay of the step (default 0: none). A loss-scaled step moves every margin by ``O(lr_t)`` per
+        step, which for the non-smooth norms (l1, linf) leaves ties between coordinates resolved only to ``O(lr_t)``:
+        the flow gap ``1 - beta_t`` then plateaus at ``O(lr)``; ``decay = 1/2`` lets it fall while ``sum lr_t``
+        still diverges (the iterates still maximise the margin).
     loss : "exp" or "logistic"; eps, attack : robust loss against ``||delta||_p <= eps`` (lp attack).
     checkpoints : number of log-spaced checkpoints, or explicit step numbers.
 
@@ -164,12 +170,12 @@ def steepest_descent(X, y, norm="l2", steps=10_000, lr=0.1, normalized=False, sc
         raise InvalidParameter("w0", f"must be finite with last dimension {d}, got shape {theta0.shape}")
     return _simulate(X, y, model=0, depth=1, norm=norm, steps=steps, lr=lr, normalized=normalized,
                      schedule=schedule, loss=loss, eps=eps, attack=attack, theta0=theta0, checkpoints=checkpoints,
-                     max_lr=max_lr)
+                     max_lr=max_lr, decay=decay)
 
 
 def diagonal_descent(X, y, norm="l2", depth=2, init_scale=1e-2, steps=10_000, lr=0.1, normalized=False,
                      schedule="constant", loss="exp", eps=0.0, attack="linf", checkpoints=60,
-                     max_lr=math.inf) -> SteepestRun:
+                     max_lr=math.inf, decay=0.0) -> SteepestRun:
     """Steepest descent w.r.t. ``norm`` on the parameters (u, v) of the depth-D diagonal net ``w = u^D - v^D``.
 
     Initialisation ``u_0 = v_0 = init_scale / sqrt(2 d)`` (so ``w_0 = 0``). The norm acts on the concatenated
@@ -184,4 +190,4 @@ def diagonal_descent(X, y, norm="l2", depth=2, init_scale=1e-2, steps=10_000, lr
     theta0 = np.full(2 * d, init_scale / math.sqrt(2 * d))
     return _simulate(X, y, model=1, depth=depth, norm=norm, steps=steps, lr=lr, normalized=normalized,
                      schedule=schedule, loss=loss, eps=eps, attack=attack, theta0=theta0, checkpoints=checkpoints,
-                     max_lr=max_lr)
+                     max_lr=max_lr, decay=decay)

@@ -54,7 +54,7 @@ def _softplus(x):
 
 def reference_descent(X, y, norm="l2", steps=1000, lr=0.1, normalized=False, schedule="constant", loss="exp",
                       eps=0.0, attack="linf", model="linear", depth=1, init_scale=1e-2, w0=None, checkpoints=60,
-                      max_lr=math.inf) -> SteepestRun:
+                      max_lr=math.inf, decay=0.0) -> SteepestRun:
     """The algorithm of :func:`simulate.steepest.steepest_descent` / ``diagonal_descent`` as a plain numpy loop."""
     Z = _prepare(X, y)[0][0]
     m, d = Z.shape
@@ -114,7 +114,7 @@ def reference_descent(X, y, norm="l2", steps=1000, lr=0.1, normalized=False, sch
                 k += 1
             if t == ckpt[-1]:
                 break
-            log_lr = math.log(lr)
+            log_lr = math.log(lr) - decay * math.log(1.0 + t)
             scaled = schedule == "loss_scaled"
             if normalized:
                 log_mult = (min(log_lr - log_loss, math.log(max_lr)) if scaled else log_lr) - kappa
