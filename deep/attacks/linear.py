@@ -105,8 +105,8 @@ def linear_worst_case(w, x, y, eps: float, norm: str = "linf", box=(0.0, 1.0)) -
 
     Examples
     --------
-    >>> linear_worst_case([1.0, -1.0], [[0.95, 0.5]], [-1.0], 0.2, "linf").tolist()
-    [[0.05, -0.2]]
+    >>> linear_worst_case([1.0, -1.0], [[0.875, 0.5]], [-1.0], 0.25, "linf").tolist()   # box room 0.125 in x_0
+    [[0.125, -0.25]]
     """
     attack, w, x, y, box = _inputs(w, x, y, eps, norm, box)
     out = np.zeros_like(x)
