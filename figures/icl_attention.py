@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import style
+from .claims import Claim
 from .icl_phases import PRESETS as PHASE_PRESETS
 from .icl_phases import cached_run, icl_config
 
@@ -20,6 +21,39 @@ TITLE = "ICL of Markov chains: attention maps before/after the statistical induc
 REQUIRES = ("torch",)
 PRESETS = {name: {key: value for key, value in preset.items() if key != "control_layers"}
            for name, preset in PHASE_PRESETS.items()}
+
+
+def _previous_token_head(data, params):
+    final, plateau = data["previous_token"]["final"], data["previous_token"]["plateau"]
+    return final, final >= 0.5 and final >= 5 * plateau
+
+
+def _induction_mass(data, params):
+    # layer-2 attention mass of the last query on positions that follow an earlier occurrence of the current token
+    mask = np.asarray(data["induction_mask"], dtype=bool)
+    mass = {k: float(np.asarray(v)[mask].sum()) for k, v in data["layer2_last"].items()}
+    return mass["final"], mass["final"] >= 0.6 and mass["plateau"] <= 0.4
+
+
+def _distance_one_wins(data, params):
+    # margin of the distance-1 positional score over every other distance, after the transition
+    enc = np.asarray(data["positional_encoding"]["final"], dtype=float)
+    margin = enc[1] - np.max(np.delete(enc, 1))
+    return float(margin), margin >= 1.0
+
+
+CLAIMS = (
+    Claim("previous_token_head_forms",
+          "At the transition layer 1 becomes a previous-token head (Edelman et al. 2024, Fig. 2): previous-token "
+          "score after the transition (>= 0.5 and >= 5x the unigram plateau's expected).", _previous_token_head),
+    Claim("statistical_induction_head",
+          "Layer 2 (last token) attends to the positions that follow earlier occurrences of the current token, "
+          "averaging their successors (Fig. 2): its attention mass there after the transition (>= 0.6, with <= 0.4 "
+          "on the plateau, expected).", _induction_mass),
+    Claim("distance_one_positional_encoding",
+          "The layer-1 effective positional encoding singles out distance 1 after the transition (Fig. 3): score of "
+          "distance 1 minus the largest other distance's (>= 1 expected).", _distance_one_wins),
+)
 
 
 def pick_checkpoints(steps, labels, transition_step) -> dict:
