@@ -80,6 +80,14 @@ def _suite(params, source, attack_gen):
 
     eps = params["eps"]
     strong = dict(steps=params["strong_steps"], restarts=params["restarts"], generator=attack_gen)
+    made = {}
+
+    def transfer(m, x, y):
+        # the source's adversarial test points do not depend on the target model: make them once per suite
+        if made.get("inputs") is not x:
+            made["inputs"], made["adv"] = x, strong_pgd(source, x, y, eps, **strong)
+        return made["adv"]
+
     ap = dict(steps=params["apgd_steps"], generator=attack_gen)
     return {
         "pgd10": lambda m, x, y: pgd(m, x, y, eps, steps=10, step_size=eps / 4, random_start=False),
@@ -87,7 +95,7 @@ def _suite(params, source, attack_gen):
         "apgd_ce": lambda m, x, y: apgd(m, x, y, eps, loss="ce", **ap),
         "apgd_dlr": lambda m, x, y: apgd(m, x, y, eps, loss="dlr", **ap),
         "square": lambda m, x, y: random_search(m, x, y, eps, queries=params["queries"], generator=attack_gen),
-        "transfer": lambda m, x, y: strong_pgd(source, x, y, eps, **strong),
+        "transfer": transfer,
     }
 
 
@@ -175,13 +183,16 @@ def _strong_not_weaker(data, params):
     return min(gaps), min(gaps) >= 0
 
 
+def _masking_excess(data, kind="krr"):
+    """Fraction of test points Square/transfer break but PGD-10 misses, on robust KIP minus on the full-data model
+    (the control): masking *specific to* the distilled data, net of how weak PGD-10 is on every model."""
+    m = data["masking"][kind]
+    return m["robust_kip"]["any"] - m["full"]["any"]
+
+
 def _alarm_robust_kip(data, params):
-    return data["masking"]["krr"]["robust_kip"]["any"], bool(data["alarm"]["krr"]["robust_kip"])
-
-
-def _no_alarm_full(data, params):
-    v = max(data["masking"][k]["full"]["any"] for k in ("krr", "net"))
-    return v, not any(data["alarm"][k]["full"] for k in ("krr", "net"))
+    v = _masking_excess(data)
+    return v, v > params["masking_tolerance"]
 
 
 def _robust_kip_above_random_worst(data, params):
@@ -196,18 +207,23 @@ CLAIMS = (
           "Robust KIP data give kernel regression much higher PGD accuracy than KIP data (abstract: 'very high "
           "robustness against PGD'); value = PGD-10 accuracy gap, holds if > 0.05.", _pgd_advantage),
     Claim("advantage_shrinks_under_alternative_attacks",
-          "The PGD robustness is 'somewhat fallacious': under the worst case of stronger/alternative attacks robust "
-          "KIP's advantage over KIP is smaller than under PGD; value = worst-case gap minus PGD-10 gap.",
-          _advantage_shrinks),
+          "The PGD robustness is 'somewhat fallacious, as alternative attacks manage to fool the models' (abstract); "
+          "value = robust KIP's advantage over KIP under the worst case of all attacks minus under PGD-10 "
+          "(holds if < -0.02).", _advantage_shrinks, expected=(),
+          evidence="quick (150 test points, 500 KIP steps, PGD-100x2, APGD-CE/DLR-50, Square-1000, transfer): the "
+                   "advantage grows from +0.15 (PGD-10: 0.87 vs 0.72) to +0.21 (worst case: 0.81 vs 0.61); robust "
+                   "KIP's worst case 0.81 is above the full-data model's 0.76"),
     Claim("strong_pgd_not_weaker_on_full_data",
           "Sanity of the attacks: on the full-data model (KRR and MLP) strong PGD never has higher accuracy or lower "
           "loss than PGD-10; value = smallest margin over both (>= 0).", _strong_not_weaker),
-    Claim("no_masking_alarm_on_full_data",
-          "Control (spec §2.5): on models trained on real data, black-box attacks break no points that all white-box "
-          "attacks failed on (beyond the tolerance); value = largest such fraction.", _no_alarm_full),
-    Claim("masking_alarm_on_robust_kip",
-          "Paper's finding as gradient masking (spec §2.5): black-box attacks break robust-KIP kernel regression on "
-          "points every white-box attack failed on; value = fraction of test points.", _alarm_robust_kip),
+    Claim("masking_alarm_specific_to_robust_kip",
+          "The paper's finding read as gradient masking (spec §2.5): Square/transfer break robust-KIP kernel "
+          "regression on more of the points PGD-10 missed than on the full-data control; value = that excess "
+          "fraction, holds if > the alarm tolerance.", _alarm_robust_kip, expected=(),
+          evidence="quick: the spec §2.5 alarm fires on every model, controls included (Square breaks 5-16 % of the "
+                   "points PGD-10 misses: PGD-10 on the cross-entropy is weak on these regression logits), but less "
+                   "on robust KIP (0.05) than on the full-data KRR (0.09): excess -0.04, no masking specific to "
+                   "robust KIP; against the whole white-box suite (APGD-DLR included) black-box attacks add <= 0.03"),
     Claim("robust_kip_beats_random_in_worst_case",
           "Some robustness is real: robust KIP's worst-case accuracy exceeds a random real subset's by > 0.05.",
           _robust_kip_above_random_worst),
@@ -224,12 +240,15 @@ def _mosaic(images: dict) -> np.ndarray:
 
 
 def _verdict(data, params) -> str:
-    if data["alarm"]["krr"]["robust_kip"] or data["alarm"]["net"]["robust_kip"]:
-        return "gradient-masking alarm on robust KIP: its PGD robustness is not credible"
     pgd, worst = _adv(data, "krr", "pgd10"), _adv(data, "krr", "worst")
-    if pgd > 0.05 and worst < pgd - 0.02:
-        return f"robust KIP's PGD advantage {pgd:+.2f} shrinks to {worst:+.2f} under the worst attack (no alarm)"
-    return f"robust KIP's advantage: PGD-10 {pgd:+.2f}, worst case {worst:+.2f}; no masking alarm"
+    tol = params["masking_tolerance"]
+    alarms = sum(bool(v) for kind in data["alarm"].values() for v in kind.values())
+    head = (f"KRR: robust KIP's advantage over KIP is {pgd:+.2f} under PGD-10 and {worst:+.2f} under the worst attack "
+            f"(fallacy {'shown' if worst < pgd - 0.02 else 'NOT reproduced'} at this scale)\n")
+    if _masking_excess(data) > tol:
+        return head + "gradient-masking alarm specific to robust KIP: its PGD robustness is not credible"
+    return (head + f"masking alarm fires on {alarms}/8 models incl. the full-data controls (PGD-10 is weak), "
+            f"robust-KIP excess over control {_masking_excess(data):+.2f}: no masking specific to robust KIP")
 
 
 def plot(data: dict, params: dict):
@@ -242,11 +261,10 @@ def plot(data: dict, params: dict):
         ax = axes[0, k]
         for j, s in enumerate(sets):
             vals = [data["results"][kind][s][a] for a in attacks]
-            alarm = " (masking alarm)" if data["alarm"][kind][s] else ""
-            ax.bar(xs + (j - (len(sets) - 1) / 2) * bw, vals, bw, color=cols[j], label=LABELS[s] + alarm)
+            ax.bar(xs + (j - (len(sets) - 1) / 2) * bw, vals, bw, color=cols[j], label=LABELS[s])
         ax.set_xticks(xs)
         ax.set_xticklabels([LABELS[a] for a in attacks], rotation=35, ha="right", fontsize=7)
-        ax.set_ylim(0, 1.3)
+        ax.set_ylim(0, 1.45)
         ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
         name = "NTK kernel regression" if kind == "krr" else f"lazy MLP (width {params['width']})"
         ax.set(ylabel="test accuracy", title=name + f", $\\epsilon$={params['eps']:g}")
@@ -254,12 +272,15 @@ def plot(data: dict, params: dict):
     ax = axes[0, 2]
     labels = [f"{LABELS[s]}\n{kind}" for kind in ("krr", "net") for s in sets]
     vals = [data["masking"][kind][s]["any"] for kind in ("krr", "net") for s in sets]
-    ax.bar(np.arange(len(vals)), vals, color=[cols[i % len(sets)] for i in range(len(vals))])
+    suite = [data["masking"][kind][s]["all_white"] for kind in ("krr", "net") for s in sets]
+    pos = np.arange(len(vals))
+    ax.bar(pos - 0.2, vals, 0.4, color=[cols[i % len(sets)] for i in range(len(vals))], label="missed by PGD-10")
+    ax.bar(pos + 0.2, suite, 0.4, color="0.6", label="missed by all white-box")
     ax.axhline(params["masking_tolerance"], color="k", ls="--", lw=1, label="alarm threshold")
     ax.set_xticks(np.arange(len(vals)))
     ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=6)
     ax.set(ylabel="fraction of test points",
-           title="broken by Square/transfer,\nmissed by PGD-10 (masking alarm)")
+           title="broken by Square/transfer but\nmissed by white-box (masking alarm)")
     ax.legend(fontsize=6)
     ax = axes[0, 3]
     ax.imshow(_mosaic(data["images"]), cmap="gray_r", vmin=0, vmax=1)
@@ -268,7 +289,7 @@ def plot(data: dict, params: dict):
     ax.set_xticks([])
     ax.grid(False)
     ax.set_title("support images (one per class)")
-    fig.suptitle(f"{data['support_size']} distilled images, {params['kip_steps']} KIP steps: {_verdict(data, params)}",
-                 fontsize=9)
+    fig.suptitle(f"{data['support_size']} distilled images, {params['kip_steps']} KIP steps. {_verdict(data, params)}",
+                 fontsize=8)
     fig.tight_layout()
     return fig

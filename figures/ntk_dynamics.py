@@ -2,8 +2,8 @@
 
 Protocol: 10-class digits, a bias-free ReLU MLP 64-w-w-10 and a bias-free CNN (3x3 convs + max-pool, linear
 head), trained by plain SGD on the cross-entropy at the same learning rate (per architecture) for clean training,
-FGSM-AT (one step of size eps) and PGD-20-AT (step eps/4, no random start), linf eps = 0.1, for several seeds (init and batch order).
-After every epoch the empirical NTK of a fixed clean probe set is recorded with all output axes kept
+FGSM-AT (one step of size eps) and PGD-20-AT (step eps/4, no random start), linf eps = 0.1, for several seeds
+(init and batch order). After every epoch the empirical NTK of a fixed clean probe set is recorded with all output axes kept
 (:func:`deep.ntk.adversarial_dynamics.track_adversarial_ntk`). Panels per architecture: kernel-distance heat maps
 D(K_i, K_j) (seed 0), normalised polar dynamics in the full / top-20 / bottom spaces (seed 0), top-10/20 eigen-mass and
 D(K_t, K_T) (mean and seed range), with the settling epoch (first epoch after which D(K_t, K_T) stays below 10 % of

@@ -9,8 +9,8 @@ of a fixed clean probe set is recorded with all output axes kept, ``(n C) x (n C
 Summaries (:func:`kernel_summary`): distance ``D(K_t, K_0)`` and ``D(K_t, K_T)``, the epochs x epochs heat map
 ``D(K_i, K_j)``, polar dynamics (``r_t`` normalised so ``r_T = 1``, ``phi_t = arccos S(K_t, K_0)``) in the full
 space, the top-``k`` space ``V_k diag(lambda_1..k) V_k^T`` and the bottom space (the other ``nC - k`` pairs), and
-the eigen-mass ``m_k = sum_{i<=k} lambda_i^2 / sum_i lambda_i^2``. :func:`settling_epoch` is the epoch after which the kernel stays
-within a fraction of its total movement of the final kernel (the "lazy regime" onset).
+the eigen-mass ``m_k = sum_{i<=k} lambda_i^2 / sum_i lambda_i^2``. :func:`settling_epoch` is the epoch after which
+the kernel stays within a fraction of its largest distance to the final kernel (the "lazy regime" onset).
 """
 from __future__ import annotations
 
