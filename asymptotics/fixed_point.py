@@ -306,34 +306,42 @@ def _with(pb: Problem, name: str, value: float) -> Problem:
 def _continue(pb: Problem, fast_paths, tol, max_iter, blend, memory, residuals, stats):
     """Follow ``continuation_path`` with warm starts. Returns (F, state) at the target or None.
 
-    A stage that fails is split once at its midpoint; if it still fails, the next stage starts cold (only the
-    target itself must converge)."""
+    Each stage starts from the previous stage's fixed point; if that fails, the step is halved once (the midpoint
+    first); if that fails too, the stage starts cold (two starts). Only the target itself must converge."""
     path = continuation_path(pb)
     if path is None:
         return None
+
+    def attempt(value, starts):
+        stage = _with(pb, name, value)
+        if zero_is_optimal(stage):
+            return None               # w = 0 here: no warm start to pass on
+        Fs = _Map(stage, fast_paths)
+        for x0 in starts(stage, Fs):
+            run = _run(Fs, x0, tol, max_iter, blend, memory, residuals)
+            stats.absorb(run, at_target=False)
+            if run.converged:
+                return run.x
+        return None
+
+    def cold(stage, Fs):
+        # two starts, not five: the path is the fallback, its cost must stay bounded
+        return [_initial(stage, None, Fs), dispersed_starts(stage)[0]]
+
     name, values = path
-    state = None
-    previous = values[0]
+    state, previous = None, values[0]
     for value in values:
-        subs = [value] if state is None else [0.5 * (previous + value), value]
-        for sub in subs:
-            stage = _with(pb, name, sub)
-            if zero_is_optimal(stage):
-                state = None          # w = 0 here: the next stage starts cold
-                continue
-            Fs = _Map(stage, fast_paths)
-            # a cold stage tries two starts, not five: the path is the fallback, its cost must stay bounded
-            starts = [state] if state is not None else [_initial(stage, None, Fs), dispersed_starts(stage)[0]]
-            state = None
-            for x0 in starts:
-                attempt = _run(Fs, x0, tol, max_iter, blend, memory, residuals)
-                stats.absorb(attempt, at_target=False)
-                if attempt.converged:
-                    state = attempt.x
-                    break
-            if state is not None and sub == value:
-                break
-        previous = value
+        found = None
+        if state is not None:
+            warm = state
+            found = attempt(value, lambda stage, Fs: [warm])
+            if found is None:
+                middle = attempt(0.5 * (previous + value), lambda stage, Fs: [warm])
+                if middle is not None:
+                    found = attempt(value, lambda stage, Fs: [middle])
+        if found is None:
+            found = attempt(value, cold)
+        state, previous = found, value
     if state is None:
         return None
     return _Map(pb, fast_paths), state
