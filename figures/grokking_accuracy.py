@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import style
+from .claims import Claim
 
 NAME = "grokking_accuracy"
 TITLE = "Grokking on sparse parity: memorisation then delayed generalisation (Merrill, Tsilivis, Shukla 2023)"
@@ -22,6 +23,37 @@ PRESETS = {
 }
 
 _RUNS: dict = {}
+
+
+def _chance_at_memorisation(data, params):
+    # worst over seeds: test accuracy at the epoch where train accuracy first reaches 0.98
+    epochs, accs = list(data["epochs"]), []
+    for test, t_mem in zip(data["test_accuracy"], data["memorisation_epoch"]):
+        if t_mem is None:
+            return float("nan"), False
+        accs.append(test[epochs.index(t_mem)])
+    return max(accs), max(accs) <= 0.6
+
+
+def _delayed_generalisation(data, params):
+    # every seed generalises (test >= 0.95 at the end) at least 20 epochs after memorising; value: shortest delay
+    gaps = data["gap"]
+    if any(g is None for g in gaps):
+        return float("nan"), False
+    final_ok = all(test[-1] >= 0.95 for test in data["test_accuracy"])
+    return min(gaps), final_ok and min(gaps) >= 20
+
+
+CLAIMS = (
+    Claim("memorise_at_chance",
+          "The network first fits the training set while test accuracy stays at chance (Merrill et al. 2023, "
+          "Fig. 2): test accuracy at the memorisation epoch (train >= 0.98), worst seed (<= 0.6 expected).",
+          _chance_at_memorisation),
+    Claim("delayed_perfect_generalisation",
+          "After a long plateau test accuracy jumps to flawless prediction (grokking; Fig. 2): epochs from "
+          "memorisation to test >= 0.95, shortest over seeds (>= 20, with final test accuracy >= 0.95, expected).",
+          _delayed_generalisation),
+)
 
 
 def grokking_config(params: dict, seed: int):
