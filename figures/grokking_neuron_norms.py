@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import style
+from .claims import Claim
 from .grokking_accuracy import PRESETS as ACCURACY_PRESETS
 from .grokking_accuracy import cached_runs
 
@@ -16,6 +17,51 @@ NAME = "grokking_neuron_norms"
 TITLE = "Grokking on sparse parity: sparse-subnetwork neurons grow while the dense ones die out (Merrill et al. 2023)"
 REQUIRES = ("torch",)
 PRESETS = {name: dict(preset, shown_others=60, control_seed=0) for name, preset in ACCURACY_PRESETS.items()}
+
+
+def _norm_at(data, name, epoch):
+    return data["mean_norm"][name][list(data["tracking_epochs"]).index(epoch)]
+
+
+def _sparse_grows_dense_decays(data, params):
+    # final mean norm of the sparse set / its complement's, with the sparse norm regrowing >= 2x from its minimum
+    sparse, dense = np.asarray(data["mean_norm"]["sparse"]), np.asarray(data["mean_norm"]["complement"])
+    ratio = float(sparse[-1] / dense[-1])
+    return ratio, ratio >= 10 and sparse[-1] >= 2 * sparse.min()
+
+
+def _growth_starts_before_grokking(data, params):
+    # the sparse set's norm turns (its minimum) before the generalisation epoch, and the sparse and dense means are
+    # still similar (ratio <= 1.5) at memorisation; value: epoch of the minimum
+    epochs, sparse = np.asarray(data["tracking_epochs"]), np.asarray(data["mean_norm"]["sparse"])
+    t_min, t_gen, t_mem = int(epochs[np.argmin(sparse)]), data["generalisation_epoch"], data["memorisation_epoch"]
+    if t_gen is None or t_mem is None:
+        return t_min, False
+    similar = _norm_at(data, "sparse", t_mem) / _norm_at(data, "complement", t_mem) <= 1.5
+    return t_min, t_min < t_gen and similar
+
+
+def _most_neurons_die(data, params):
+    dense = np.asarray(data["mean_norm"]["complement"])
+    ratio = float(dense[-1] / dense[0])
+    return ratio, ratio <= 0.1
+
+
+CLAIMS = (
+    Claim("sparse_grows_dense_decays",
+          "Grokking is a competition of two subnetworks: a small set of neurons undergoes rapid norm growth while "
+          "the others decay (Merrill et al. 2023, abstract, Figs. 3 left and 5): final mean norm of the sparse set "
+          "/ its complement (>= 10, sparse norm regrowing >= 2x from its minimum, expected).",
+          _sparse_grows_dense_decays),
+    Claim("growth_starts_before_transition",
+          "The norms are similar until slightly before the grokking transition, when the generalizing subnetwork's "
+          "norm begins to grow (Fig. 3 left): epoch where the sparse set's mean norm turns upward (before the "
+          "generalisation epoch, sparse/complement <= 1.5 at memorisation, expected).",
+          _growth_starts_before_grokking),
+    Claim("most_neurons_driven_to_zero",
+          "Most neurons are driven to zero norm (Fig. 5): final / initial mean norm of the complement of the "
+          "sparse set (<= 0.1 expected).", _most_neurons_die),
+)
 
 
 def compute(params: dict, progress: bool = False) -> dict:
