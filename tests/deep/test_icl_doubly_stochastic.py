@@ -53,8 +53,9 @@ def test_mean_matrix_is_uniform_within_five_standard_errors(k):
 def test_small_k_law_equals_the_spec_cube_rejection(k):
     # same law (uniform on the Birkhoff polytope) by two different proposals: two-sample KS on an inner entry and on
     # the last (completed) entry; fixed seeds, so the p-value threshold 1e-3 is a deterministic check
-    ours = sample_doubly_stochastic(4000, k, _gen(7))
-    spec = _cube_rejection(4000, k, _gen(8))
+    n = {3: 4000, 4: 1500}[k]                  # the cube's acceptance at k = 4 is 1e-3: keep its cost down
+    ours = sample_doubly_stochastic(n, k, _gen(7))
+    spec = _cube_rejection(n, k, _gen(8))
     for i, j in ((0, 0), (k - 1, k - 1), (0, k - 1)):
         assert stats.ks_2samp(ours[:, i, j].numpy(), spec[:, i, j].numpy()).pvalue > 1e-3
 
