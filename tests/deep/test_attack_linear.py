@@ -104,7 +104,7 @@ def test_l2_step_schedule_decays_geometrically_from_eps_to_eps_over_steps():
 @pytest.mark.parametrize("eps", [0.5, 2.0])
 def test_pgd_default_l2_step_reaches_the_linear_worst_case_from_random_starts(box, eps):
     gen = torch.Generator().manual_seed(11)
-    d, n = 30, 40
+    d, n = 30, 16
     w = torch.randn(d, generator=gen, dtype=F64)
     X = torch.rand(n, d, generator=gen, dtype=F64)
     y = torch.sign(torch.randn(n, generator=gen, dtype=F64))

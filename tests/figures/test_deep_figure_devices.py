@@ -3,7 +3,7 @@
 Each figure's compute runs on a tiny override of its quick preset with an explicit ``device`` under
 ``tests.deep.device_check``: every tensor it creates must live on that device (random draws and transfers
 excepted, see the checker), and it must never fall back to the automatic device choice. Without a GPU the device is
-"cpu"; with one, ``ROBUSTBIAS_TEST_DEVICE=cuda`` runs the same test there (the ``gpu`` marker).
+"cpu"; with one, ``ROBUSTBIAS_TEST_DEVICE=cuda`` runs the same test there.
 The checker itself is tested to flag off-device tensors in ``tests/deep/test_device_check.py``.
 """
 import os
