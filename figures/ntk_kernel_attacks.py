@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import style
+from .claims import Claim
+from .measures import loglog_slope
 
 NAME = "ntk_kernel_attacks"
 TITLE = "Kernel (NTK) adversarial examples transfer to lazy networks; transfer success vs width (Tsilivis & Kempe)"
@@ -18,6 +20,41 @@ PRESETS = {
     "paper": dict(pair=[3, 8], n_train=250, n_test=100, widths=[16, 64, 256, 1024, 4096, 16384],
                   eps=[0.02, 0.05, 0.1, 0.15, 0.2], depth=2, lr=0.5, steps=2000, attack_steps=20, seed=0, device=None),
 }
+
+
+def _transfer_gap(data, params):
+    # mean over eps of |net accuracy on the kernel's adversarial examples - the kernel's own robust accuracy|:
+    # small at the widest width, and at most half of the narrowest width's
+    gaps = np.array([[abs(t - r["kernel_robust"]) for t in r["net_transfer"]] for r in data["rows"]]).mean(axis=0)
+    return float(gaps[-1]), gaps[-1] <= 0.03 and gaps[-1] <= 0.5 * gaps[0]
+
+
+def _transfer_success(data, params):
+    # share of points fooling both the kernel and (clean-correct) widest net, worst eps
+    worst = min(r["transfer_success"][-1] for r in data["rows"] if r["transfer_success"][-1] is not None)
+    return worst, worst >= 0.9
+
+
+def _lazy_convergence(data, params):
+    dist = data["rows"][0]["function_distance"]
+    slope = loglog_slope(data["widths"], dist)
+    return slope, slope <= -0.25 and all(b < a for a, b in zip(dist, dist[1:]))
+
+
+CLAIMS = (
+    Claim("kernel_attacks_transfer_to_wide_nets",
+          "Adversarial examples made training-free on the NTK predictor transfer to fool its finite-width networks "
+          "in the lazy regime, the better the wider (Tsilivis & Kempe 2022, abstract; spec deep_robustness_ntk.md "
+          "section 1.4 item 1): mean over eps of |net accuracy on the kernel's examples - kernel robust accuracy| "
+          "at the widest net (<= 0.03 and <= half the narrowest net's expected).", _transfer_gap),
+    Claim("kernel_fooled_points_fool_the_net",
+          "Points the kernel attack fools also fool the wide network (section 1.4 item 1): transfer success at the "
+          "widest width, worst eps (>= 0.9 expected).", _transfer_success),
+    Claim("lazy_nets_approach_the_kernel",
+          "NTK-parameterised networks trained by GD approach the kernel predictor as width grows (the lazy regime "
+          "the transfer relies on): log-log slope of ||f_net - f_NTK|| / ||f_NTK|| vs width (decreasing at every "
+          "width, slope <= -0.25 expected; the NTK fluctuation rate is -1/2).", _lazy_convergence),
+)
 
 
 def compute(params: dict, progress: bool = False) -> dict:
