@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import style
+from .claims import Claim
 
 NAME = "ntk_features"
 TITLE = "NTK eigen-features: usefulness and robustness vs eigen-index; partial sums (Tsilivis & Kempe)"
@@ -19,6 +20,47 @@ PRESETS = {
                   partial=[1, 2, 5, 10, 20, 50, 100, 280], kernels=[["ntk", 1], ["ntk", 3], ["nngp", 2]], seed=0,
                   device=None),
 }
+
+
+def _robust_features_on_top(data, params):
+    # Spearman rank correlation of robustness with eigen-index, worst (largest) over kernels
+    from scipy.stats import spearmanr
+
+    rho = max(float(spearmanr(k["metrics"]["index"], k["metrics"]["robustness"])[0]) for k in data["kernels"])
+    return rho, rho <= -0.8
+
+
+def _consistent(data, params):
+    worst = min(data["consistency"])
+    return worst, worst >= 0.9
+
+
+def _tradeoff_partial_sums(data, params):
+    # adding lower eigen-features: clean accuracy of f_{<=k} rises, robust accuracy falls from its peak; value: the
+    # smallest robust drop (peak -> full predictor) over kernels
+    drops, gains = [], []
+    for k in data["kernels"]:
+        clean, robust = k["partial"]["clean"], k["partial"]["robust"]
+        peak = int(np.argmax(robust))
+        drops.append(max(robust) - robust[-1])
+        gains.append(clean[-1] - clean[peak])
+    return min(drops), min(drops) >= 0.05 and min(gains) >= 0.03
+
+
+CLAIMS = (
+    Claim("robust_features_top_eigenvalues",
+          "Robust features tend to correspond to the largest eigenvalues of the kernel (Tsilivis & Kempe 2022, "
+          "abstract; spec deep_robustness_ntk.md section 1.4 item 2): Spearman correlation of a feature's robust "
+          "accuracy with its eigen-index, worst kernel (<= -0.8 expected).", _robust_features_on_top),
+    Claim("features_consistent_across_architectures",
+          "Eigen-features are surprisingly consistent across architectures (abstract): |corr| on test points of "
+          "the first 10 features of the depth-1 and depth-2 NTKs, smallest (>= 0.9 expected).", _consistent),
+    Claim("lower_features_trade_robustness_for_accuracy",
+          "Standard classification relies on both robust and non-robust features (the robustness-accuracy "
+          "trade-off; abstract): along partial sums f_{<=k}, robust accuracy falls from its peak to the full "
+          "predictor while clean accuracy rises; smallest robust drop over kernels (>= 0.05, clean gain >= 0.03, "
+          "expected).", _tradeoff_partial_sums),
+)
 
 
 def compute(params: dict, progress: bool = False) -> dict:
