@@ -20,7 +20,7 @@ TITLE = "Empirical NTK during clean vs FGSM vs PGD-20 adversarial training of an
 REQUIRES = ("torch",)
 PRESETS = {
     "quick": dict(archs=["mlp", "cnn"], n_train=400, n_probe=20, width=128, depth=2, channels=[8, 16], epochs=16,
-                  lr={"mlp": 0.2, "cnn": 0.5}, batch_size=50, eps=0.1, attack_steps=20,
+                  lr={"mlp": 0.2, "cnn": 0.3}, batch_size=50, eps=0.1, attack_steps=20,
                   methods=["clean", "fgsm", "pgd"], seeds=[0, 1, 2], top_k=20, settle=0.1, device=None),
     "paper": dict(archs=["mlp", "cnn"], n_train=1437, n_probe=100, width=256, depth=2, channels=[32, 64], epochs=100,
                   lr={"mlp": 0.05, "cnn": 0.2}, batch_size=128, eps=0.1, attack_steps=20,
@@ -86,40 +86,51 @@ def _curve(data, arch, m, key, sub=None):
     return np.asarray(rows, dtype=float)
 
 
-def _at_settles_earlier(data, params):
-    gaps = [_settle(data, a, "clean") - _settle(data, a, "pgd") for a in data]
-    return min(gaps), min(gaps) > 0
+def _at_settles_earlier(arch):
+    def measure(data, params):
+        gap = _settle(data, arch, "clean") - _settle(data, arch, "pgd")
+        return gap, gap > 0
+    return measure
 
 
-def _at_top_bias(data, params):
-    gaps = [_curve(data, a, "pgd", "mass", "20")[:, -1].mean() - _curve(data, a, "clean", "mass", "20")[:, -1].mean()
-            for a in data]
-    return min(gaps), min(gaps) > 0
+def _at_top_bias(arch):
+    def measure(data, params):
+        gap = (_curve(data, arch, "pgd", "mass", "20")[:, -1].mean()
+               - _curve(data, arch, "clean", "mass", "20")[:, -1].mean())
+        return gap, gap > 0
+    return measure
 
 
-def _fgsm_vs_pgd(data, params):
+def _fgsm_vs_pgd(arch):
     """Largest separation of the mean D(K_t, K_0) curves of FGSM and PGD, in units of their summed seed std."""
-    seps = []
-    for a in data:
-        f, p = _curve(data, a, "fgsm", "dist_init"), _curve(data, a, "pgd", "dist_init")
-        seps.append(float(np.max(np.abs(f.mean(0) - p.mean(0)) / (f.std(0) + p.std(0) + 1e-12))))
-    return min(seps), min(seps) > 2.0
+    def measure(data, params):
+        f, p = _curve(data, arch, "fgsm", "dist_init"), _curve(data, arch, "pgd", "dist_init")
+        sep = float(np.max(np.abs(f.mean(0) - p.mean(0)) / (f.std(0) + p.std(0) + 1e-12)))
+        return sep, sep > 2.0
+    return measure
 
 
 from .claims import Claim  # noqa: E402
 
+_SETTLE = ("The eNTK of adversarially (PGD) trained nets falls into the lazy regime much earlier than standard "
+           "training's (abstract, claim (c)); value = clean minus PGD mean settling epoch ({arch}), holds if > 0.")
+_TOP = ("Adversarial training shows a stronger bias toward the top eigenspaces (claim (c)); value = final "
+        "m_20(PGD) - m_20(clean) ({arch}, mean over seeds), holds if > 0.")
+_FGSM = ("Clean, FGSM and PGD-20 training are plotted as distinct kernel trajectories (spec §1.3 iii); value = "
+         "max_t |mean D_fgsm - mean D_pgd| / (std_fgsm + std_pgd) of D(K_t, K_0) ({arch}), holds if > 2.")
 CLAIMS = (
-    Claim("at_kernel_settles_earlier",
-          "The eNTK of adversarially (PGD) trained nets falls into the lazy regime much earlier than standard "
-          "training's (abstract, claim (c)); value = min over MLP/CNN of clean minus PGD mean settling epoch.",
-          _at_settles_earlier),
-    Claim("at_stronger_top_eigenspace_bias",
-          "Adversarial training shows a stronger bias toward the top eigenspaces (claim (c)); value = min over "
-          "MLP/CNN of final m_20(PGD) - m_20(clean).", _at_top_bias),
-    Claim("fgsm_and_pgd_trajectories_differ",
-          "FGSM and PGD-20 training move the kernel differently (spec §1.3 iii plots them as distinct curves); "
-          "value = min over archs of max_t |mean D_fgsm - mean D_pgd| / (std_fgsm + std_pgd), holds if > 2.",
-          _fgsm_vs_pgd),
+    Claim("mlp_at_kernel_settles_earlier", _SETTLE.format(arch="MLP"), _at_settles_earlier("mlp"), expected=(),
+          evidence="quick (3 seeds, 16 epochs): clean 9.0+-0.8, FGSM 12.0+-0, PGD 12.3+-0.5 epochs (AT later); "
+                   "40 epochs: see docs/deep_ntk.md"),
+    Claim("cnn_at_kernel_settles_earlier", _SETTLE.format(arch="CNN"), _at_settles_earlier("cnn"), expected=(),
+          evidence="quick: clean 15.7+-0.5, FGSM 16+-0, PGD 16+-0 of 16 epochs (no CNN kernel has settled)"),
+    Claim("mlp_at_stronger_top_eigenspace_bias", _TOP.format(arch="MLP"), _at_top_bias("mlp"), expected=(),
+          evidence="quick: final m_20 0.989 (clean) vs 0.985 (PGD), m_10 0.967 vs 0.953"),
+    Claim("cnn_at_stronger_top_eigenspace_bias", _TOP.format(arch="CNN"), _at_top_bias("cnn")),
+    Claim("mlp_fgsm_and_pgd_trajectories_differ", _FGSM.format(arch="MLP"), _fgsm_vs_pgd("mlp"), expected=(),
+          evidence="quick: separation 1.5 std; at eps = 0.1 on digits FGSM-AT and PGD-20-AT give the same kernel path "
+                   "(train accuracy 0.76-0.93 vs 0.73-0.92)"),
+    Claim("cnn_fgsm_and_pgd_trajectories_differ", _FGSM.format(arch="CNN"), _fgsm_vs_pgd("cnn"), expected=()),
 )
 
 
@@ -140,7 +151,7 @@ def plot(data: dict, params: dict):
         for j, m in enumerate(methods):
             ax = axes[row, j]
             im = ax.imshow(np.asarray(data[arch][m]["runs"][0]["heatmap"]), cmap="viridis", origin="lower")
-            ax.set(title=f"{arch.upper()} {m}: $D(K_i,K_j)$", xlabel="epoch j", ylabel="epoch i")
+            ax.set(title=f"{arch.upper()} {m}: $D(K_i,K_j)$", xlabel="epoch j", ylabel="epoch i" if j == 0 else "")
             ax.grid(False)
             fig.colorbar(im, ax=ax, fraction=0.046)
         for j, space in enumerate(("full", "top", "bottom")):
@@ -150,7 +161,7 @@ def plot(data: dict, params: dict):
                 rad, ang = np.asarray(r[f"radius_{space}"]), np.asarray(r[f"angle_{space}"])
                 ax.plot(rad * np.cos(ang), rad * np.sin(ang), "-o", ms=1.5, lw=0.8, color=COLOURS.get(m, "k"),
                         label=m)
-            name = {"full": "full space", "top": f"top-{k} space", "bottom": "bottom space"}[space]
+            name = {"full": "full", "top": f"top-{k}", "bottom": "bottom"}[space]
             ax.set(title=f"polar, {name}", xlabel=r"$r_t\cos\phi_t$", ylabel=r"$r_t\sin\phi_t$")
         ax_m, ax_d = axes[row, ncol - 2], axes[row, ncol - 1]
         for m in methods:
@@ -160,11 +171,11 @@ def plot(data: dict, params: dict):
             _band(ax_m, ep, _curve(data, arch, m, "mass", "20"), c, f"{m} $m_{{20}}$")
             lab = f"{m}: settles {data[arch][m]['settling_mean']:.1f}$\\pm${data[arch][m]['settling_std']:.1f}"
             _band(ax_d, ep, _curve(data, arch, m, "dist_final"), c, lab)
-        ax_m.set(title="top-10 (dashed) / top-20 eigen-mass", xlabel="epoch", ylabel="$m_k$")
-        ax_d.set(title=r"$D(K_t,K_T)$ (mean, seed range)", xlabel="epoch", ylabel="kernel distance")
+        ax_m.set(title=r"$m_{10}$ (dashed), $m_{20}$", xlabel="epoch", ylabel="eigen-mass $m_k$")
+        ax_d.set(title=r"$D(K_t,K_T)$, seed range", xlabel="epoch", ylabel="kernel distance")
         ax_d.legend(fontsize=6)
         axes[row, len(methods)].legend(fontsize=6)
-    earlier = _at_settles_earlier(data, params)[1]
+    earlier = all(_at_settles_earlier(a)(data, params)[1] for a in data)
     verdict = ("PGD-AT settles earlier" if earlier else
                "NOT reproduced at this scale: PGD-AT does not settle earlier than clean training")
     lrs = ", ".join(f"{a.upper()} {lr:g}" for a, lr in params["lr"].items())
