@@ -75,16 +75,16 @@ def main(argv=None):
     except ImportError:
         print("distributed not installed: Dask benchmark skipped")
     if args.map:
-        from figures.convergence_map import compute
+        from figures.convergence_map import PRESETS, compute
 
-        params = dict(alphas=list(np.logspace(-2, 2, 9)), eps=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
-                      lams=list(np.logspace(-4, 1, 6)), rs=[1.0, 1.5, 2.0, 3.0, 4.0], attacks=["l1.5", "l2", "linf"],
-                      jobs=2)
+        params = dict(PRESETS["paper"])
         data, secs = timed(lambda: compute(params))
-        report["convergence_map"] = {"points": data["points"], "solved": data["solved"],
-                                     "collapsed": data["collapsed"], "seconds": secs, "failures": data["failures"]}
-        print(f"convergence map: {data['solved']}/{data['points']} solved "
-              f"({100 * data['solved'] / data['points']:.2f}%), {data['collapsed']} collapsed, {secs:.0f} s")
+        report["convergence_map"] = {k: data[k] for k in ("points", "solved", "zero", "error", "wrong", "methods",
+                                                          "failures", "solved_or_certified_share")}
+        report["convergence_map"]["seconds"] = secs
+        print(f"convergence map: {data['points']} cold solves, {data['solved']} solved, {data['zero']} certified "
+              f"w = 0, {data['error']} ConvergenceError ({100 * data['solved_or_certified_share']:.2f}% solved or "
+              f"certified), {data['wrong']} wrong; {secs:.0f} s")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1, default=str))
     print(f"wrote {args.out}")
