@@ -167,7 +167,7 @@ def _adam_is_sign(data, params):
 
 
 def _beta_trends_down(data, params):
-    slopes = [last_decade_slope(data["runs"][a]["history"], OWN_NORM[a]) for a in STEEPEST]
+    slopes = [last_decade_slope(data["runs"][a]["history"], OWN_NORM[a]) for a in STEEPEST if a in data["runs"]]
     worst = max(slopes)
     return worst, worst < 0
 
