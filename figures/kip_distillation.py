@@ -25,7 +25,7 @@ NAME = "kip_distillation"
 TITLE = "KIP vs robust KIP on 10-class digits: PGD advantage vs stronger, black-box and transfer attacks"
 REQUIRES = ("torch",)
 PRESETS = {
-    "quick": dict(n_train=1437, n_test=150, per_class=10, kip_steps=500, lr=0.01, batch_size=200, eps=0.1,
+    "quick": dict(n_train=1437, n_test=150, per_class=10, kip_steps=500, lr=0.01, batch_size=160, eps=0.1,
                   train_attack_steps=10, ridge=1e-6, depth=1, width=512, net_lr=1.0, net_steps=400,
                   strong_steps=100, restarts=2, apgd_steps=50, queries=1000, masking_tolerance=0.01,
                   device=None, seed=0),
