@@ -8,6 +8,13 @@ Adaptation (burn-in only): ``log e_k += g_t (a_k - target)``, ``g_t = 2 / (t + 1
 acceptance probability ``a_k``); after burn-in each chain's step size is frozen at the exponential of the mean of
 ``log e_k`` over the second half of burn-in. Split-R-hat (Gelman et al., BDA3 §11.4): each chain halved, ``B/n`` =
 variance of the ``2K`` half-chain means, ``W`` = mean within-half variance, ``R = sqrt(((n-1)/n W + B/n) / W)``.
+
+Convergence of a BNN posterior is judged in function space (:func:`predictive_rhat`): the split-R-hat of the
+predictive probabilities ``p(y | x, theta)`` over the kept samples of each chain. Weight-space R-hat is not
+informative for a network (permutation and sign symmetries make every chain's mode a different but equivalent
+point). Chains should start from dispersed points (``bnn_hmc(init=(K, D))``: e.g. K networks trained from
+different random initialisations): a common start hides non-mixing. Random draws come from ``generator`` on its
+own device and are moved to the parameters' device.
 """
 from __future__ import annotations
 
@@ -20,6 +27,8 @@ from torch.func import functional_call
 
 from asymptotics.errors import InvalidParameter
 from asymptotics.validation import integer, positive, real
+
+from ..device import draw_device
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,8 @@ def hmc(potential, theta0: torch.Tensor, num_samples: int = 200, burn_in: int = 
     total = burn_in + num_samples * thin
     for t in range(total):
         eps = log_eps.exp()[:, None]
-        p = torch.randn(theta.shape, generator=generator, dtype=theta.dtype, device=theta.device)
+        p = torch.randn(theta.shape, generator=generator, dtype=theta.dtype,
+                        device=draw_device(generator, theta.device)).to(theta.device)
         h0 = u + 0.5 * (p * p).sum(1)
         q, pn, gq = theta, p - 0.5 * eps * g, g
         for step in range(leapfrog_steps):
@@ -108,7 +118,8 @@ def hmc(potential, theta0: torch.Tensor, num_samples: int = 200, burn_in: int = 
         h1 = uq + 0.5 * (pn * pn).sum(1)
         log_a = torch.where(torch.isfinite(h1), (h0 - h1).clamp(max=0.0), torch.full_like(h1, -math.inf))
         a = log_a.exp()
-        accept = torch.rand(K, generator=generator, dtype=theta.dtype, device=theta.device) < a
+        accept = torch.rand(K, generator=generator, dtype=theta.dtype,
+                            device=draw_device(generator, theta.device)).to(theta.device) < a
         theta = torch.where(accept[:, None], q, theta)
         u = torch.where(accept, uq, u)
         g = torch.where(accept[:, None], gq, g)
@@ -133,25 +144,57 @@ def bnn_hmc(model, X, y, prior_std: float = 1.0, chains: int = 2, num_samples: i
             init=None, generator: torch.Generator | None = None):
     r"""Full-batch HMC for a classifier: ``U(theta) = sum_i CE(f(x_i; theta), y_i) + |theta|^2 / (2 prior_std^2)``.
 
-    Chains start at ``init`` (a flat vector, e.g. a trained network's parameters) or at ``model``'s parameters.
-    Returns ``(posterior, result)`` with a :class:`~deep.bayes.ParameterSamplesPosterior` holding the kept samples
-    of all chains (chain-major order).
+    Chains start at ``init``: a ``(chains, D)`` tensor of dispersed starting points (recommended: one trained
+    network per chain from different random initialisations), a flat vector shared by all chains, or (None)
+    ``model``'s parameters. Returns ``(posterior, result)`` with a :class:`~deep.bayes.ParameterSamplesPosterior`
+    holding the kept samples of all chains (chain-major order).
     """
     from .posterior import ParameterSamplesPosterior
 
     positive("prior_std", prior_std)
     integer("chains", chains, low=1)
     flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()]) if init is None else init.detach()
-    wrap = ParameterSamplesPosterior(model, [flat])
+    if flat.ndim == 2 and flat.shape[0] != chains:
+        raise InvalidParameter("init", f"has {flat.shape[0]} starting points for {chains} chains")
+    wrap = ParameterSamplesPosterior(model, [flat if flat.ndim == 1 else flat[0]])
+
+    def one(theta):
+        logits = functional_call(model, wrap.unflatten(theta), (X,))
+        return F.cross_entropy(logits, y, reduction="sum") + (theta * theta).sum() / (2 * prior_std ** 2)
+
+    batched = torch.func.vmap(one)          # all chains in one call: the per-call overhead dominates small nets
 
     def potential(thetas):
-        out = []
-        for theta in thetas:
-            logits = functional_call(model, wrap.unflatten(theta), (X,))
-            out.append(F.cross_entropy(logits, y, reduction="sum") + (theta * theta).sum() / (2 * prior_std ** 2))
-        return torch.stack(out)
+        return batched(thetas)
 
-    theta0 = flat[None].repeat(chains, 1)
+    theta0 = flat[None].repeat(chains, 1) if flat.ndim == 1 else flat.clone()
     result = hmc(potential, theta0, num_samples, burn_in, step_size, leapfrog_steps, target_accept, thin, generator)
     samples = [s for chain in result.samples for s in chain]
     return ParameterSamplesPosterior(model, samples), result
+
+
+def predictive_rhat(model, samples: torch.Tensor, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    r"""Function-space split-R-hat: of ``p(y_i | x_i, theta)`` per input (``y`` given) or of every class
+    probability ``p(c | x_i, theta)`` (shape ``(n, C)``), over HMC ``samples`` of shape ``(K, S, D)``.
+
+    Constant quantities (zero within-chain variance, e.g. saturated probabilities) are reported as 1.
+    """
+    from .posterior import ParameterSamplesPosterior
+
+    if samples.ndim != 3:
+        raise InvalidParameter("samples", f"must have shape (K, S, D), got {tuple(samples.shape)}")
+    K, S, D = samples.shape
+    wrap = ParameterSamplesPosterior(model, list(samples.reshape(K * S, D)))
+    with torch.no_grad():
+        probs = wrap.log_probs(x).exp().double()                    # (K S, n, C), chain-major
+    if y is not None:
+        probs = probs.gather(2, y.reshape(1, -1, 1).expand(K * S, -1, 1))
+    chains = probs.reshape(K, S, -1)
+    half = S // 2
+    if half < 2:
+        raise InvalidParameter("samples", "needs S >= 4 samples per chain")
+    parts = torch.cat([chains[:, :half], chains[:, half:2 * half]], 0)
+    W, B_over_n = parts.var(1).mean(0), parts.mean(1).var(0)
+    rhat = torch.sqrt(((half - 1) / half * W + B_over_n) / W.clamp_min(1e-300))
+    rhat = torch.where(W > 1e-12, rhat, torch.ones_like(rhat))
+    return rhat.reshape(probs.shape[1:]).squeeze(-1) if y is not None else rhat.reshape(probs.shape[1:])

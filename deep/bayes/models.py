@@ -21,6 +21,8 @@ from torch import nn
 from asymptotics.errors import InvalidParameter
 from asymptotics.validation import integer, positive, real
 
+from ..device import draw_device
+
 
 def _init(shape, fan_in, generator):
     bound = 1.0 / math.sqrt(fan_in)
@@ -49,7 +51,8 @@ class DropoutMLP(nn.Module):
         for layer in self.layers[:-1]:
             h = torch.relu(layer(h))
             if drop:
-                keep = torch.rand(h.shape, generator=generator, device=h.device, dtype=h.dtype) >= self.p
+                keep = torch.rand(h.shape, generator=generator, device=draw_device(generator, h.device),
+                                  dtype=h.dtype).to(h.device) >= self.p
                 h = h * keep / (1.0 - self.p)
         return self.layers[-1](h)
 
@@ -70,7 +73,8 @@ class BayesLinear(nn.Module):
         return F.softplus(self.rho)
 
     def forward(self, x, generator=None):
-        z = torch.randn(self.mu.shape, generator=generator, device=self.mu.device, dtype=self.mu.dtype)
+        z = torch.randn(self.mu.shape, generator=generator, device=draw_device(generator, self.mu.device),
+                        dtype=self.mu.dtype).to(self.mu.device)
         return x @ (self.mu + self.std * z).T
 
     def kl(self) -> torch.Tensor:

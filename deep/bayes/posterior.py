@@ -13,7 +13,12 @@ A posterior exposes ``log_probs(x, samples, generator) -> (S, n, C)`` (log-softm
 :class:`PosteriorPredictive` turns one into a deterministic-looking model ``x -> log p_bar(.|x)`` (a valid logit
 vector: ``softmax(log p_bar) = p_bar``, so ``deep.attacks`` with cross-entropy maximizes ``-log p_bar(y|x)``).
 ``resample=False`` ("fixed" samples): every call re-seeds a generator with ``seed``, so the same dropout masks /
-weight draws are used at every attack step; ``resample=True`` (EOT): a running generator, fresh draws per call.
+weight draws / members are used at every attack step; ``resample=True`` (EOT): a running generator, fresh draws
+per call. Every posterior honours the generator: ensembles and parameter samples (HMC) draw ``S`` members / samples
+uniformly with replacement from their pool (:func:`draw_indices`); without a generator they use ``S`` indices
+spread evenly over the pool (for HMC, chain-major storage: evenly over all chains, not the first ``S`` of chain 0).
+Generators are CPU ``torch.Generator`` objects (any device's generator works: draws are made on its device and
+moved to the data's device).
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from torch.func import functional_call
 from asymptotics.errors import InvalidParameter
 from asymptotics.validation import integer, nonnegative, positive
 
-from ..device import generator_for
+from ..device import draw_device
 from .uncertainty import log_predictive_mean
 
 
@@ -41,8 +46,21 @@ class DeterministicPosterior:
         return F.log_softmax(self.model(x), -1)[None]
 
 
+def draw_indices(pool: int, samples: int | None, generator: torch.Generator | None) -> list[int]:
+    """``samples`` indices into a pool of ``pool`` members: uniform with replacement from ``generator``, or evenly
+    spread (``round(i pool / S)``) without one; all of them (``range(pool)``) when ``samples`` is None."""
+    integer("pool", pool, low=1)
+    if samples is None:
+        return list(range(pool))
+    S = integer("samples", samples, low=1)
+    if generator is None:
+        return [min(pool - 1, (i * pool) // S) for i in range(S)]
+    return torch.randint(0, pool, (S,), generator=generator, device=draw_device(generator, "cpu")).tolist()
+
+
 class EnsemblePosterior:
-    """Deep ensemble (Lakshminarayanan et al. 2017): member ``s`` is sample ``s``."""
+    """Deep ensemble (Lakshminarayanan et al. 2017): ``S`` members drawn by :func:`draw_indices` (all members when
+    ``samples`` is None)."""
 
     stochastic = False
 
@@ -52,12 +70,13 @@ class EnsemblePosterior:
             raise InvalidParameter("models", "must be a non-empty list")
 
     def log_probs(self, x, samples: int | None = None, generator=None):
-        members = self.models if samples is None else self.models[:integer("samples", samples, low=1)]
-        return torch.stack([F.log_softmax(m(x), -1) for m in members])
+        idx = draw_indices(len(self.models), samples, generator)
+        return torch.stack([F.log_softmax(self.models[i](x), -1) for i in idx])
 
 
 class ParameterSamplesPosterior:
-    """Samples ``theta_s`` (flat vectors in ``model.parameters()`` order) of one architecture (HMC)."""
+    """Samples ``theta_s`` (flat vectors in ``model.parameters()`` order) of one architecture (HMC); ``S`` of them
+    drawn by :func:`draw_indices` (all when ``samples`` is None)."""
 
     stochastic = False
 
@@ -79,8 +98,9 @@ class ParameterSamplesPosterior:
         return out
 
     def log_probs(self, x, samples: int | None = None, generator=None):
-        thetas = self.samples if samples is None else self.samples[:integer("samples", samples, low=1)]
-        return torch.stack([F.log_softmax(functional_call(self.model, self.unflatten(t), (x,)), -1) for t in thetas])
+        idx = draw_indices(len(self.samples), samples, generator)
+        return torch.stack([F.log_softmax(functional_call(self.model, self.unflatten(self.samples[i]), (x,)), -1)
+                            for i in idx])
 
 
 class StochasticPosterior:
@@ -103,10 +123,13 @@ class PosteriorPredictive(nn.Module):
     ----------
     posterior : one of the posterior classes
     samples : int
-        ``S`` (ignored by :class:`DeterministicPosterior`; a prefix of the members/samples otherwise).
+        ``S`` (ignored by :class:`DeterministicPosterior`).
     resample : bool
         Fresh draws at every call (EOT) instead of the same draws.
     seed : int
+        Seed of the (CPU) generator of the draws. Score with another seed than the attack's, so that the draws
+        that judge an adversarial example are independent of those that made it.
+    device : ignored (kept for callers; draws are made on the CPU and moved)
     """
 
     def __init__(self, posterior, samples: int = 32, resample: bool = False, seed: int = 0, device=None):
@@ -114,11 +137,10 @@ class PosteriorPredictive(nn.Module):
         self.posterior = posterior
         self.samples = integer("samples", samples, low=1)
         self.resample, self.seed = bool(resample), int(seed)
-        self.device = torch.device("cpu") if device is None else torch.device(device)
-        self._running = generator_for(self.seed, self.device)
+        self._running = torch.Generator().manual_seed(self.seed)
 
     def log_probs(self, x):
-        gen = self._running if self.resample else generator_for(self.seed, x.device)
+        gen = self._running if self.resample else torch.Generator().manual_seed(self.seed)
         return self.posterior.log_probs(x, self.samples, gen)
 
     def forward(self, x):
@@ -144,7 +166,7 @@ def fit(model: nn.Module, X, y, epochs: int = 100, lr: float = 1e-3, batch_size:
     model.train()
     losses = []
     for _ in range(epochs):
-        order = torch.randperm(n, generator=generator, device=X.device)
+        order = torch.randperm(n, generator=generator, device=draw_device(generator, X.device)).to(X.device)
         total = 0.0
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]

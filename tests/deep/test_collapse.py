@@ -4,7 +4,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from asymptotics.errors import InvalidParameter  # noqa: E402
-from deep.collapse import (FeatureRecorder, collapse_metrics, collapse_metrics_loop, collapse_report,  # noqa: E402
+from deep.collapse import (FeatureRecorder, balanced_subset, collapse_metrics, collapse_metrics_loop, collapse_report,  # noqa: E402
                            layer_features, leap, ncc_predict, simplex_etf, train_with_collapse)
 from deep.models import HomogeneousMLP  # noqa: E402
 
@@ -95,3 +95,55 @@ def test_training_logs_reports_for_every_perturbation():
     assert len(rep["clean"]["nc1_layers"]) == 1
     report = collapse_report(net, X, y, 0.05, 3, ("clean", "targeted"), steps=2, generator=g)
     assert 0.0 <= report["targeted"]["leap"]["fraction_at_group"] <= 1.0
+
+
+@pytest.mark.parametrize("C", [2, 3, 10])
+def test_simplex_etf_angles_are_arccos_minus_one_over_c_minus_one(C):
+    M = simplex_etf(C, 12, radius=2.5, generator=torch.Generator().manual_seed(C))
+    u = M / M.norm(dim=1, keepdim=True)
+    cos = (u @ u.T)[~torch.eye(C, dtype=torch.bool)]
+    assert torch.allclose(cos, torch.full_like(cos, -1.0 / (C - 1)), atol=1e-12)   # exact construction
+    assert torch.allclose(M.norm(dim=1), torch.full((C,), 2.5, dtype=torch.float64), atol=1e-12)
+
+
+def test_leap_angle_equals_rotation_of_the_perturbed_means():
+    # perturbed class means = clean ETF vertices rotated by 30 degrees in a plane orthogonal to the simplex
+    C, d, theta = 4, 12, torch.deg2rad(torch.tensor(30.0, dtype=torch.float64))
+    M = simplex_etf(C, d, 1.0)                                    # spans the first C axes, centred
+    V = torch.zeros(C, d, dtype=torch.float64)
+    V[:, C:2 * C] = torch.eye(C, dtype=torch.float64) - 1.0 / C   # same geometry on the next C axes
+    V = V / V.norm(dim=1, keepdim=True)
+    y = torch.arange(C).repeat_interleave(3)
+    out = leap(M[y], y, (torch.cos(theta) * M + torch.sin(theta) * V)[y], y)
+    assert max(abs(a - 30.0) for a in out["angle_centred"]) < 1e-9
+
+
+def test_balanced_subset_has_equal_class_counts_and_rejects_small_classes():
+    y = torch.tensor([0, 1, 1, 2, 2, 2, 0, 1])
+    X = torch.arange(8.0)[:, None]
+    Xs, ys = balanced_subset(X, y, 2)
+    assert torch.equal(torch.bincount(ys), torch.tensor([2, 2, 2]))
+    assert torch.equal(Xs[:, 0], torch.tensor([0.0, 6.0, 1.0, 2.0, 3.0, 4.0]))   # first two of each, data order
+    with pytest.raises(InvalidParameter):
+        balanced_subset(X, y, 3)
+
+
+def test_targeted_report_counts_points_that_reach_their_target():
+    # a linear "net" whose logits are the inputs: a big enough targeted step reaches every target
+    net = HomogeneousMLP(3, [3], 3, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        net.layers[0].weight.copy_(torch.eye(3))
+        net.layers[1].weight.copy_(torch.eye(3))
+    y = torch.arange(3).repeat(4)
+    X = 0.5 + 0.3 * torch.nn.functional.one_hot(y, 3).float()    # inputs stay > 0 in the ball: no dead ReLU
+    rep = collapse_report(net, X, y, 0.0, 3, ("clean", "targeted"), targeted_eps=0.4, targeted_steps=20,
+                          generator=torch.Generator().manual_seed(0))
+    assert rep["targeted"]["group_success"] == 1.0                # x_t + 0.4 > x_y - 0.4 for every point
+    assert rep["targeted"]["leap"]["fraction_at_group"] == 1.0
+    assert rep["clean"]["group_success"] == 1.0 and rep["clean"]["angle"] == 0.0
+
+
+def test_label_smoothing_must_lie_in_unit_interval():
+    with pytest.raises(InvalidParameter):
+        train_with_collapse(HomogeneousMLP(2, [3], 2), torch.rand(4, 2), torch.tensor([0, 1, 0, 1]),
+                            label_smoothing=1.0)

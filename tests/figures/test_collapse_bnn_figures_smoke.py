@@ -1,20 +1,56 @@
-"""Smoke tests: the neural-collapse and BNN-attack figures run end to end on a tiny grid."""
+"""The neural-collapse and BNN-attack figures: tiny end-to-end runs on an explicit device (every tensor created on
+it), and their quick-preset claims (slow)."""
+import json
+import os
+
 import pytest
 
 torch = pytest.importorskip("torch")
+pytest.importorskip("sklearn")
 
 from figures import registry  # noqa: E402
+from figures.claims import check, evaluate  # noqa: E402
+from tests.deep.device_check import device_violations  # noqa: E402
+
+TINY = {
+    "neural_collapse_attack": dict(widths=[16], per_class=6, epochs=2, log_every=1, attack_steps=1, eval_steps=1,
+                                   targeted_steps=1, batch_size=30),
+    "bnn_attacks": dict(eps=[0.0, 0.2], samples=2, score_samples=2, steps=2, epochs=1, n_test=20, hmc_pretrain=1,
+                        hmc=dict(chains=2, num_samples=4, burn_in=2, leapfrog_steps=2, thin=1)),
+}
+DEVICE = os.environ.get("ROBUSTBIAS_TEST_DEVICE", "cpu")
 
 
-def test_neural_collapse_figure_tiny(tmp_path):
-    out = registry.make("neural_collapse_attack", "quick", tmp_path,
-                        overrides=dict(widths=[16], epochs=2, log_every=1, attack_steps=1, regimes=["standard",
-                                                                                              "trades"], n_eval=60))
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_tiny_figure_writes_png_and_data_with_claims_measurable(name, tmp_path):
+    out = registry.make(name, "quick", tmp_path, overrides=dict(TINY[name], device=DEVICE))
     assert out.png.exists() and out.data.exists()
+    # every claim's measure runs on the data (a broken measure would report an error)
+    rows = evaluate(name, registry.get(name).CLAIMS, json.loads(out.data.read_text()),
+                    dict(registry.get(name).PRESETS["quick"], **TINY[name]), "quick")
+    assert [r.error for r in rows] == [""] * len(rows)
 
 
-def test_bnn_figure_tiny(tmp_path):
-    out = registry.make("bnn_attacks", "quick", tmp_path,
-                        overrides=dict(eps=[0.0, 0.2], samples=2, steps=2, epochs=1, n_test=20,
-                                       hmc=dict(chains=2, num_samples=4, burn_in=2, leapfrog_steps=2, thin=1)))
-    assert out.png.exists()
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_presets_leave_the_device_to_the_automatic_choice(name):
+    for preset in ("quick", "paper"):
+        assert registry.get(name).PRESETS[preset]["device"] is None
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_figure_creates_every_tensor_on_the_requested_device(name):
+    module = registry.get(name)
+    params = dict(module.PRESETS["quick"], **TINY[name], device=DEVICE)
+    _, bad, auto, created = device_violations(module.compute, DEVICE, params)
+    assert created
+    assert bad == [], f"{len(bad)} tensors off {DEVICE}: {sorted({(c.op, c.device) for c in bad})}"
+    assert auto == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_quick_preset_expected_claims_hold(name, tmp_path):
+    rows = check(name, "quick", tmp_path)
+    failed = [(r.claim, r.value, r.error) for r in rows if not r.ok]
+    assert rows and failed == []
