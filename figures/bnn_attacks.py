@@ -12,7 +12,10 @@ initialisation), step size adapted during burn-in; convergence is the split-R-ha
 the true class on every test input (weight-space R-hat is meaningless for networks: symmetric modes). MI detection
 is not reported for the deterministic net (one model: MI = 0).
 
-Quick preset: scikit-learn digits, MLP 64-128-128-10 (HMC: 64-32-10), Adam, PGD-40, S = 8, 200 test images.
+Quick preset: scikit-learn digits, MLP 64-128-128-10 (HMC: 64-32-10; 4 chains x 100 samples, 40 leapfrog steps),
+Adam, EOT-PGD-40 with S = 32 resampled draws (S = 8 left HMC at 6-12 % robust accuracy at eps 0.2: the noisy
+gradient of 8 draws out of 400 multi-chain samples, not robustness), scoring with 16 independent draws,
+200 test images.
 Paper preset (GPU): S = 32, PGD-100, full test set, longer HMC.
 """
 from __future__ import annotations
@@ -26,10 +29,11 @@ from .claims import Claim
 
 NAME = "bnn_attacks"
 TITLE = ("Attacking BNNs (digits): every posterior's predictive mean breaks under EOT-PGD; the uncertainty-aware "
-         "attack defeats MI detection; HMC converged in function space")
+         "attack defeats MI detection for dropout / VI / ensembles; not reproduced for HMC at this scale "
+         "(AUROC 0.67-0.79 after the adaptive attack); HMC converged in function space")
 REQUIRES = ("torch",)
 PRESETS = {
-    "quick": dict(eps=[0.0, 0.05, 0.1, 0.15, 0.2], detect_eps=0.2, samples=8, score_samples=16, steps=40, epochs=30,
+    "quick": dict(eps=[0.0, 0.05, 0.1, 0.15, 0.2], detect_eps=0.2, samples=32, score_samples=16, steps=40, epochs=30,
                   n_test=200, hmc=dict(chains=4, num_samples=100, burn_in=50, leapfrog_steps=40, thin=1),
                   hmc_pretrain=30, resample=True, seed=0, lam=1.0, device=None),
     "paper": dict(eps=[0.0, 0.05, 0.1, 0.15, 0.2, 0.3], detect_eps=0.2, samples=32, score_samples=64, steps=100,
@@ -133,9 +137,11 @@ def _naive_detected(data, params):
     return v, v >= 0.8
 
 
-def _adaptive_defeats(data, params):
-    v = max(data["auroc_after"][n] for n in BAYESIAN)
-    return v, v <= 0.6
+def _adaptive_defeats(methods):
+    def measure(data, params):
+        v = max(data["auroc_after"][n] for n in methods)
+        return v, v <= 0.6
+    return measure
 
 
 def _hmc_converged(data, params):
@@ -154,8 +160,15 @@ CLAIMS = (
           "eps (value: the best method's robust accuracy; §4, Table 1)", _all_break),
     Claim("naive_attack_detected", "MI detects naive adversarial examples (min AUROC over Bayesian methods "
           ">= 0.8; §4.3)", _naive_detected),
-    Claim("adaptive_attack_defeats_detection", "An uncertainty-aware attack defeats MI-based detection for every "
-          "Bayesian method (max AUROC <= 0.6; §4.3)", _adaptive_defeats),
+    Claim("adaptive_attack_defeats_detection", "An uncertainty-aware attack defeats MI-based detection for MC "
+          "dropout, mean-field VI and deep ensembles (max AUROC <= 0.6; §4.3)",
+          _adaptive_defeats(("mc_dropout", "mean_field_vi", "ensemble"))),
+    Claim("adaptive_attack_defeats_hmc_detection", "The uncertainty-aware attack also defeats MI-based detection "
+          "for HMC (AUROC <= 0.6; §4.3)", _adaptive_defeats(("hmc",)), expected=(),
+          evidence="not reproduced at CPU scale: 4 dispersed chains x 100 samples (R-hat 1.08) on 64-32-10, eps 0.2, "
+                   "targeted attack on log p_bar(t) - lam MI: lam 1 with S = 8 / 32 draws and 60-150 steps leaves "
+                   "AUROC 0.67-0.79 while misclassifying 88-98 %; lam 5 / 20 lowers it to 0.70 / 0.59 only by "
+                   "misclassifying 30 % / 5 % of the points (multi-chain HMC disagrees more off the data)"),
     Claim("hmc_converged", "The HMC posterior is a converged sample: split-R-hat of the predictive probabilities "
           "< 1.1 on every test input (dispersed starts; §4 uses HMC as the gold standard)", _hmc_converged),
     Claim("no_mi_for_point_estimate", "No MI detection AUROC is reported for a single deterministic model "
@@ -178,7 +191,7 @@ def plot(data: dict, params: dict):
     eot = "EOT, resampled" if params.get("resample") else "fixed draws"
     ax.set_title(f"PGD-{params['steps']} on the predictive mean ({eot})", fontsize=8)
     ax.set_ylim(-0.02, 1.02)
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="lower left")
     ax = axes[0, 1]
     xs = np.arange(len(BAYESIAN))
     ax.bar(xs - 0.2, [data["auroc_before"][n] for n in BAYESIAN], 0.4, label="naive attack", color="tab:gray")
