@@ -10,7 +10,8 @@ margins of an L-homogeneous net change by ``~ L q / (t lr) * lr`` per step, whic
 the exponential loss's temperature 1; the iterates then hop between support vectors instead of following the flow
 (sign descent's l-inf margin fell 65.8 -> 46.6 that way). GD, sign and CD therefore take *normalized* steps with
 the dual-scaled schedule ``lr_t = c / ||g||_*`` (``deep.optim.SteepestDescent(lr_schedule="dual_scaled")``): every
-step lowers ``log L`` by ``c`` to first order, so every margin moves by ``~ c`` per step at any scale; on the
+step lowers ``log L`` by ``c`` to first order, so every margin moves by ``~ c`` per step at any scale (capped at a
+relative step ``max_step * ||theta||``, since ``c / ||g||_*`` jumps far where ``g`` is tiny); on the
 unnormalized update of ``L`` this is the loss-scaled step ``eta_t = c / (L_t ||grad log L_t||_*^2)``. Adam (the
 practice algorithm, torch's Adam with the given betas and eps) uses the same clock, ``lr_t = c / ||g||_1`` (its step
 is close to ``sign(g)``).
@@ -42,14 +43,15 @@ TEX = {"l1": "1", "l2": "2", "linf": r"\infty"}
 PRESETS = {
     "quick": dict(pair=[0, 1], n_train=100, n_test=200, width=32, init_scale=1.0, steps=6000, points=60,
                   algorithms=["gd", "sign", "cd", "adam"], c={"gd": 0.1, "sign": 0.1, "cd": 0.1, "adam": 0.1},
-                  max_lr=10.0, adam_betas=[0.9, 0.999], adam_eps=1e-16, seed=0, kkt=True, device="cpu"),
+                  max_step=0.001, adam_betas=[0.9, 0.999], adam_eps=1e-16, seed=0, kkt=True, device="cpu"),
     "paper": dict(pair=[0, 1], n_train=500, n_test=500, width=256, init_scale=1.0, steps=100000, points=100,
                   algorithms=["gd", "sign", "cd", "adam"], c={"gd": 0.05, "sign": 0.05, "cd": 0.05, "adam": 0.05},
-                  max_lr=10.0, adam_betas=[0.9, 0.999], adam_eps=1e-16, seed=0, kkt=True, device=None),
+                  max_step=0.001, adam_betas=[0.9, 0.999], adam_eps=1e-16, seed=0, kkt=True, device=None),
 }
 
 
 def _optimizer(name, params, c, max_lr, betas, eps):
+    """Adam, or normalized steepest descent in the algorithm's norm with ``lr_t = min(c / ||g||_*, max_lr)``."""
     import torch
 
     from deep.optim import SteepestDescent
@@ -68,6 +70,7 @@ def run_algorithm(name: str, params: dict, progress: bool = False) -> dict:
     from deep.device import default_device
     from deep.margins import MarginTracker, kkt_residual_network, log_loss, log_schedule, pair_margins
     from deep.models import HomogeneousMLP
+    from deep.optim.norms import parse_norm
 
     dtype, device = torch.float64, default_device(params["device"])
     data = digits_binary(tuple(params["pair"]), n_train=params["n_train"], n_test=params["n_test"],
@@ -75,8 +78,9 @@ def run_algorithm(name: str, params: dict, progress: bool = False) -> dict:
     gen = torch.Generator().manual_seed(int(params["seed"]))          # CPU draws, then moved: same init anywhere
     model = HomogeneousMLP(data.n_features, [params["width"]], init_scale=params["init_scale"], generator=gen,
                            dtype=dtype).to(device)
-    c, max_lr = float(params["c"][name]), float(params["max_lr"])
-    opt = _optimizer(name, model.parameters(), c, max_lr, params["adam_betas"], params["adam_eps"])
+    c, max_step = float(params["c"][name]), float(params["max_step"])
+    geometry = parse_norm(OWN_NORM[name])
+    opt = _optimizer(name, model.parameters(), c, 1.0, params["adam_betas"], params["adam_eps"])
     steps = int(params["steps"])
     own = OWN_NORM[name]
     tracker = MarginTracker(model, data.X_train, data.y_train, steps=log_schedule(steps, int(params["points"])),
@@ -91,9 +95,14 @@ def run_algorithm(name: str, params: dict, progress: bool = False) -> dict:
             break
         opt.zero_grad(set_to_none=True)
         log_loss(pair_margins(model(data.X_train), data.y_train)).backward()
+        # c / ||g||_* is a first-order rule: where g is tiny (a near-flat start) it would jump far, so each step is
+        # also capped at max_step * ||theta|| (a relative step, scale-free like the flow)
+        cap = max_step * float(geometry.norm(list(model.parameters())))
         if name == "adam":      # Adam's step ~ sign(g): the sign clock c / ||g||_1
             l1 = float(sum(p.grad.abs().sum() for p in model.parameters()))
-            opt.param_groups[0]["lr"] = min(c / l1, max_lr) if l1 > 0 else max_lr
+            opt.param_groups[0]["lr"] = min(c / l1, cap) if l1 > 0 else cap
+        else:
+            opt.param_groups[0]["max_lr"] = cap
         opt.step()
     out = {"history": tracker.to_dict(), "own_norm": own, "first_fit_logged": first_fit}
     if params["kkt"] and tracker.history["q_min"][-1] > 0:
