@@ -52,8 +52,8 @@ def _flat(net):
 def compute(params: dict, progress: bool = False) -> dict:
     import torch
 
-    from deep.bayes import (BayesMLP, DeterministicPosterior, DropoutMLP, ParameterSamplesPosterior, PosteriorPredictive,
-                            StochasticPosterior,
+    from deep.bayes import (BayesMLP, DeterministicPosterior, DropoutMLP, ParameterSamplesPosterior,
+                            PosteriorPredictive, StochasticPosterior,
                             attack_predictive, bnn_hmc, detection_auroc, fit, predictive_rhat, train_ensemble,
                             uncertainty_attack)
     from deep.data import digits_multiclass

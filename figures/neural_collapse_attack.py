@@ -33,6 +33,7 @@ PRESETS = {
                   device=None),
 }
 KINDS = ("clean", "pgd", "targeted", "gaussian", "sign")
+NUM_CLASSES = 10
 METRICS = ("nc1_papyan", "nc2_norm", "nc2_angle", "nc3", "nc4", "angle", "accuracy", "ncc_accuracy",
            "group_success")
 
@@ -54,7 +55,8 @@ def compute(params: dict, progress: bool = False) -> dict:
     out = {"regimes": {}, "kinds": list(KINDS), "n_train": int(X.shape[0])}
     for regime in params["regimes"]:
         gen = torch.Generator().manual_seed(seed)        # CPU draws, moved to the device (device discipline)
-        net = HomogeneousMLP(64, list(params["widths"]), 10, generator=torch.Generator().manual_seed(seed)).to(dev)
+        net = HomogeneousMLP(64, list(params["widths"]), NUM_CLASSES,
+                             generator=torch.Generator().manual_seed(seed)).to(dev)
         res = train_with_collapse(net, X, y, regime, epochs=int(params["epochs"]), eps=float(params["eps"]),
                                   lr=float(params["lr"]), weight_decay=float(params["weight_decay"]),
                                   batch_size=int(params["batch_size"]), milestones=tuple(params["milestones"]),
@@ -68,7 +70,7 @@ def compute(params: dict, progress: bool = False) -> dict:
             "epochs": res["epochs"],
             "train_accuracy": res["train_accuracy"][-1],
             "series": {m: {k: [r[k][m] for r in reps] for k in KINDS} for m in METRICS},
-            "nc1_layers": {k: [v / 10 for v in reps[-1][k]["nc1_layers"]] for k in KINDS},
+            "nc1_layers": {k: [v / NUM_CLASSES for v in reps[-1][k]["nc1_layers"]] for k in KINDS},   # Papyan
             "ncc_accuracy_layers": {k: reps[-1][k]["ncc_accuracy_layers"] for k in KINDS},
             "leap": {k: reps[-1][k]["leap"]["fraction_at_group"] for k in KINDS},
             "final": {k: {m: reps[-1][k][m] for m in METRICS} for k in KINDS},

@@ -6,6 +6,6 @@ from .metrics import (CollapseMetrics, class_means, collapse_metrics, collapse_m
 from .features import FeatureRecorder, layer_features
 from .regimes import REGIMES, PERTURBATIONS, balanced_subset, perturb, collapse_report, train_with_collapse
 
-__all__ = ["CollapseMetrics", "balanced_subset", "FeatureRecorder", "PERTURBATIONS", "REGIMES", "class_means", "collapse_metrics",
-           "collapse_metrics_loop", "collapse_report", "layer_features", "leap", "ncc_accuracy", "ncc_predict",
-           "perturb", "simplex_etf", "train_with_collapse"]
+__all__ = ["CollapseMetrics", "FeatureRecorder", "PERTURBATIONS", "REGIMES", "balanced_subset", "class_means",
+           "collapse_metrics", "collapse_metrics_loop", "collapse_report", "layer_features", "leap", "ncc_accuracy",
+           "ncc_predict", "perturb", "simplex_etf", "train_with_collapse"]

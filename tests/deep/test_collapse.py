@@ -4,8 +4,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from asymptotics.errors import InvalidParameter  # noqa: E402
-from deep.collapse import (FeatureRecorder, balanced_subset, collapse_metrics, collapse_metrics_loop, collapse_report,  # noqa: E402
-                           layer_features, leap, ncc_predict, simplex_etf, train_with_collapse)
+from deep.collapse import (FeatureRecorder, balanced_subset, collapse_metrics, collapse_metrics_loop,  # noqa: E402
+                           collapse_report, layer_features, leap, ncc_predict, simplex_etf, train_with_collapse)
 from deep.models import HomogeneousMLP  # noqa: E402
 
 

@@ -38,6 +38,7 @@ def test_presets_leave_the_device_to_the_automatic_choice(name):
         assert registry.get(name).PRESETS[preset]["device"] is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_figure_creates_every_tensor_on_the_requested_device(name):
     module = registry.get(name)
