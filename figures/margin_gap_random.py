@@ -18,6 +18,8 @@ complementary-slackness part is informative there.) Guide: ``docs/margins.md``.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import style
@@ -146,11 +148,11 @@ def plot(data: dict, params: dict):
         gap = np.asarray(rec["gap"], float)
         gap = np.where(gap > 0, gap, np.nan)
         ok = steps > 0
-        with np.errstate(all="ignore"):
-            med = np.nanmedian(gap, axis=0)
+        with warnings.catch_warnings():      # checkpoints before any seed separates are all-NaN: left blank
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med, low, high = np.nanmedian(gap, axis=0), np.nanmin(gap, axis=0), np.nanmax(gap, axis=0)
         axes[0, 0].plot(steps[ok], med[ok], color=color, label=label)
-        axes[0, 0].fill_between(steps[ok], np.nanmin(gap, axis=0)[ok], np.nanmax(gap, axis=0)[ok], color=color,
-                                alpha=0.18, lw=0)
+        axes[0, 0].fill_between(steps[ok], low[ok], high[ok], color=color, alpha=0.18, lw=0)
         flow = np.asarray(rec["flow_gap"], float)
         flow = np.where(flow > 1e-16, flow, 1e-16)
         axes[0, 1].plot(steps[ok], np.nanmedian(flow, axis=0)[ok], color=color, label=rf"{label} $1-\beta_t$")
@@ -166,5 +168,7 @@ def plot(data: dict, params: dict):
     axes[0, 0].legend(loc="lower left")
     axes[0, 1].set_ylabel("stationarity gap")
     axes[0, 1].set_title(r"lines: $1-\beta_t$;  circles: KKT residual")
+    decay = ", ".join(f"{label.strip('$')} c={params['c'][n]:g}, decay {params['decay'][n]:g}" for label, n in ALGOS)
+    fig.suptitle(rf"loss-scaled steps $c(1+t)^{{-decay}}/(B^2 L_t)$: {decay}", fontsize=7)
     fig.tight_layout()
     return fig

@@ -204,15 +204,18 @@ def plot(data: dict, params: dict):
     colours = dict(zip(data["algorithms"], style.palette(len(data["algorithms"]))))
     for j, norm in enumerate(("l2", "linf", "l1")):
         ax = axes[0, j]
+        positive = False
         for name in data["algorithms"]:
             hist = data["runs"][name]["history"]
             steps = np.maximum(_arr(hist["step"]), 1)
             margin = _arr(hist[f"margin_{norm}"])
             own = OWN_NORM[name] == norm and name != "adam"
+            positive = positive or bool(np.any(margin > 0))
             ax.plot(steps, np.where(margin > 0, margin, np.nan), color=colours[name], lw=2.0 if own else 1.0,
                     label=name + (" (own)" if own else ""))
         ax.set_xscale("log")
-        ax.set_yscale("log")
+        if positive:            # margins are plotted once positive (after the fit); a run that never fits has none
+            ax.set_yscale("log")
         ax.set_xlabel("step")
         ax.set_ylabel(rf"$q_{{min}}/\|\theta\|_{{{TEX[norm]}}}^2$")
         ax.set_title(f"({'abc'[j]}) {norm} margin")
