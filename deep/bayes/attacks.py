@@ -105,7 +105,8 @@ class _KeepLowest:
 def uncertainty_attack(posterior, x, y, eps: float, lam: float = 1.0, measure: str = "mi", samples: int = 32,
                        resample: bool = False, seed: int = 0, steps: int = 40, step_size: float | None = None,
                        norm: str = "linf", targeted: bool = True, stop_on_success: bool = False,
-                       random_start: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
+                       random_start: bool = True, generator: torch.Generator | None = None,
+                       target: torch.Tensor | None = None) -> torch.Tensor:
     r"""Misclassify while keeping uncertainty low.
 
     ``targeted=True`` (the adaptive attack): maximize ``log p_bar(t|x') - lam U(x')`` with ``t`` the most likely
@@ -118,13 +119,14 @@ def uncertainty_attack(posterior, x, y, eps: float, lam: float = 1.0, measure: s
     ----------
     lam : float
         Weight of the uncertainty ``U`` (``measure`` in ``"mi"``, ``"entropy"``, ``"expected_entropy"``).
+    target : tensor (n,), optional
+        Target classes for ``targeted=True`` (default: the most likely wrong class at the clean input).
     """
     nonnegative("lam", lam)
     if x.shape[0] != y.shape[0]:
         raise InvalidParameter("y", f"has {y.shape[0]} labels for {x.shape[0]} inputs")
     model = PosteriorPredictive(posterior, samples, resample, seed, device=x.device)
-    target = None
-    if targeted:
+    if targeted and target is None:
         with torch.no_grad():
             lbar0 = model(x)
         target = lbar0.scatter(1, y[:, None], -float("inf")).argmax(1)

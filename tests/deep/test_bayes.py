@@ -9,7 +9,7 @@ from deep.attacks import pgd  # noqa: E402
 from deep.bayes import (DeterministicPosterior, DropoutMLP, EnsemblePosterior,  # noqa: E402
                         ParameterSamplesPosterior, PosteriorPredictive, StochasticPosterior, attack_predictive,
                         auroc, bnn_hmc, draw_indices, hmc, log_predictive_mean, mutual_information,
-                        predictive_rhat, split_rhat)
+                        predictive_rhat, split_rhat, uncertainty_attack)
 from asymptotics.errors import InvalidParameter  # noqa: E402
 from deep.models import HomogeneousMLP  # noqa: E402
 
@@ -154,3 +154,18 @@ def test_bnn_hmc_starts_each_chain_at_its_own_point():
     assert len(post.samples) == 12
     with pytest.raises(InvalidParameter):
         bnn_hmc(net, X, y, chains=2, init=starts)
+
+
+def test_uncertainty_attack_reaches_an_explicit_target():
+    # identity "net" (logits = inputs, inputs kept > 0 so no ReLU is dead): a 0.4 ball reaches any target class
+    net = HomogeneousMLP(3, [3], 3, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        net.layers[0].weight.copy_(torch.eye(3))
+        net.layers[1].weight.copy_(torch.eye(3))
+    y = torch.arange(3).repeat(4)
+    x = 0.5 + 0.3 * torch.nn.functional.one_hot(y, 3).float()
+    target = (y + 2) % 3                                   # not the default (most likely wrong) class for all points
+    adv = uncertainty_attack(EnsemblePosterior([net]), x, y, 0.4, lam=0.0, samples=1, steps=20, target=target,
+                             generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(net(adv).argmax(1), target)
