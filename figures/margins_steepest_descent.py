@@ -250,7 +250,8 @@ def plot(data: dict, params: dict):
             ax.text(j, i, f"{scaled[i, j]:.2f}", ha="center", va="center", color="w", fontsize=7)
     ax.grid(False)
     ax.set_title("(f) final margin / column max")
-    fig.suptitle(f"normalized steps, lr_t = c/||grad log L||_* (c = {params['c']['gd']:g}: log L falls by c per "
-                 "step); Adam lr_t = c/||g||_1", fontsize=8)
+    fig.suptitle(f"normalized steps, lr_t = min(c/||grad log L||_*, {params['max_step']:g} ||θ||) (c = "
+                 f"{params['c']['gd']:g}: log L falls by c per step; follows the flow); Adam lr_t = c/||g||_1",
+                 fontsize=8)
     fig.tight_layout()
     return fig
