@@ -27,6 +27,7 @@ class Verification:
     (0 for a collapse confirmed by every route); ``detail``: what disagreed, if anything."""
 
     agree: bool
+    verified: bool
     routes: int
     converged: int
     max_rel_diff: float
@@ -80,7 +81,8 @@ def verify_fixed_point(fp: FixedPoint, *, rel: float = 1e-5, tol: float = 1e-11)
             worst = diff
             detail = f"{name} {x0} reached {[getattr(other, k) for k in FIELDS]}"
     agree = converged > 0 and worst <= rel
-    return Verification(agree, len(routes), converged, worst, zero, "" if agree else detail or "no route converged")
+    return Verification(agree, converged > 0, len(routes), converged, worst, zero,
+                        "" if agree else detail or "no route converged")
 
 
 def _verify_collapse(pb: Problem, starts, zero: dict, tol: float) -> Verification:
@@ -96,4 +98,4 @@ def _verify_collapse(pb: Problem, starts, zero: dict, tol: float) -> Verificatio
     agree = bool(zero["optimal"]) and converged == 0
     if not zero["optimal"]:
         detail = "the zero test does not certify w = 0"
-    return Verification(agree, len(starts), converged, 0.0 if agree else math.inf, zero, detail)
+    return Verification(agree, True, len(starts), converged, 0.0 if agree else math.inf, zero, detail)
