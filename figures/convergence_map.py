@@ -34,7 +34,10 @@ CATEGORIES = ("solved", "zero", "error")
 CLAIMS = (
     Claim("solved_or_certified", "The solver solves or certifies w = 0 at >= 99.5% of the (alpha, eps, lam, r, p, "
           "loss) grid from a cold start (issue 13's goal).",
-          lambda d, p: (d["solved_or_certified_share"], d["solved_or_certified_share"] >= 0.995)),
+          lambda d, p: (d["solved_or_certified_share"], d["solved_or_certified_share"] >= 0.995), expected=(),
+          evidence="quick preset 2026-12-03: 2,430 solved + 343 certified of 2,835 (97.8%), 62 ConvergenceError at "
+                   "lam <= 1e-4 with alpha <= 1 on noiseless (separable) data and at the hinge with lam = 10; open "
+                   "work (docs/sweeps.md)"),
     Claim("no_wrong_answer", "No returned point disagrees with its multi-start and continuation verification "
           "(a convex ERM has one fixed point).", lambda d, p: (d["wrong"], d["wrong"] == 0)),
 )
