@@ -151,7 +151,7 @@ def check_unique_fixed_point(point):
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(point=points())
 def test_fixed_point_is_unique_from_every_start(point):
-    check_unique_fixed_point(point)
+    assert check_unique_fixed_point(point) in ("solved", "zero", "error")
 
 
 @pytest.mark.slow
@@ -159,4 +159,4 @@ def test_fixed_point_is_unique_from_every_start(point):
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(point=points())
 def test_fixed_point_is_unique_from_every_start_wide(point):
-    check_unique_fixed_point(point)
+    assert check_unique_fixed_point(point) in ("solved", "zero", "error")

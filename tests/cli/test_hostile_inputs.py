@@ -24,6 +24,7 @@ FUZZ = settings(max_examples=120, deadline=None, derandomize=True, database=None
 
 
 def expect_one_line_exit_2(capsys, args, needle):
+    """Run the CLI; check exit 2, one stderr line naming ``needle``, nothing on stdout; return that line."""
     code = main([str(a) for a in args])
     out, err = capsys.readouterr()
     assert code == 2, (args, code, out[-300:], err)
@@ -31,6 +32,7 @@ def expect_one_line_exit_2(capsys, args, needle):
     assert err.startswith("robustbias: error: ") and "Traceback" not in err, (args, err)
     assert out == "", (args, out)
     assert needle in err, (args, needle, err)
+    return err
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +112,7 @@ def test_bad_numeric_option_is_one_line_exit_2(capsys, files, data):
     base, option, values, needle = data.draw(st.sampled_from(NUMERIC), label="target")
     value = data.draw(values, label="value")
     args = [a.format(good=files / "good.npz") for a in base] + [f"--{option}={value}"]
-    expect_one_line_exit_2(capsys, args, needle)
+    assert expect_one_line_exit_2(capsys, args, needle)
 
 
 def _invalid(parse):
@@ -143,7 +145,7 @@ def test_unknown_name_is_one_line_exit_2(capsys, files, data):
     base, option, invalid, needle = data.draw(st.sampled_from(NAMES), label="target")
     value = data.draw(names.filter(invalid), label="value")
     args = [a.format(good=files / "good.npz") for a in base] + [f"--{option}={value}"]
-    expect_one_line_exit_2(capsys, args, needle)
+    assert expect_one_line_exit_2(capsys, args, needle)
 
 
 # ------------------------------------------------------------------ grid axes --------------------------------------
@@ -160,13 +162,13 @@ bad_value_list = st.lists(st.floats(allow_nan=False, allow_infinity=False, min_v
 @given(axis=st.sampled_from(AXES), spec=st.one_of(st.sampled_from(BAD_SPECS), bad_value_list))
 def test_bad_grid_axis_is_one_line_exit_2(capsys, axis, spec):
     fixed = [f"--{k}=0.1" for k in ("alpha", "eps", "lam") if k != axis]
-    expect_one_line_exit_2(capsys, ["grid", f"--axis={axis}={spec}", *fixed], axis)
+    assert expect_one_line_exit_2(capsys, ["grid", f"--axis={axis}={spec}", *fixed], axis)
 
 
 @settings(FUZZ, max_examples=15)
 @given(name=st.text(min_size=1, max_size=8).filter(lambda t: t not in AXES and "=" not in t))
 def test_unknown_grid_axis_is_one_line_exit_2(capsys, name):
-    expect_one_line_exit_2(capsys, ["grid", f"--axis={name}=1,2", "--eps=0.1", "--lam=0.1", "--alpha=1"],
+    assert expect_one_line_exit_2(capsys, ["grid", f"--axis={name}=1,2", "--eps=0.1", "--lam=0.1", "--alpha=1"],
                            "axis")
 
 
@@ -191,7 +193,7 @@ def test_unknown_grid_axis_is_one_line_exit_2(capsys, name):
     (["solve", "--alpha=1", "--eps=0.1"], "--lam"),
 ])
 def test_bad_combination_is_one_line_exit_2(capsys, args, needle):
-    expect_one_line_exit_2(capsys, args, needle)
+    assert expect_one_line_exit_2(capsys, args, needle)
 
 
 # ------------------------------------------------------------------ paths ------------------------------------------
@@ -222,7 +224,7 @@ PATH_CASES = [
 @pytest.mark.parametrize("args,needle", PATH_CASES)
 def test_unusable_path_is_one_line_exit_2(capsys, files, args, needle):
     fill = dict(afile=files / "afile", adir=files / "adir", root=files, good=files / "good.npz")
-    expect_one_line_exit_2(capsys, [a.format(**fill) for a in args], needle)
+    assert expect_one_line_exit_2(capsys, [a.format(**fill) for a in args], needle)
 
 
 PATH_OPTIONS = {
@@ -247,20 +249,20 @@ def _hostile_path(root, how, text, option):
 @given(option=st.sampled_from(sorted(PATH_OPTIONS)), how=st.sampled_from(["under a file", "NUL byte", "too long"]),
        text=component)
 def test_hostile_path_is_one_line_exit_2(capsys, files, option, how, text):
-    expect_one_line_exit_2(capsys, [*PATH_OPTIONS[option], _hostile_path(files, how, text, option)], option)
+    assert expect_one_line_exit_2(capsys, [*PATH_OPTIONS[option], _hostile_path(files, how, text, option)], option)
 
 
 # ------------------------------------------------------------------ npz files -------------------------------------
 def _write_and_expect(capsys, tmp_path, command, payload: bytes, needle=None):
     path = tmp_path / "data.npz"
     path.write_bytes(payload)
-    expect_one_line_exit_2(capsys, [command, "--data", path], needle or "--data")
+    return expect_one_line_exit_2(capsys, [command, "--data", path], needle or "--data")
 
 
 @settings(FUZZ, max_examples=25)
 @given(command=st.sampled_from(["bound", "margin"]), payload=st.binary(max_size=200))
 def test_random_bytes_as_npz_is_one_line_exit_2(capsys, tmp_path, command, payload):
-    _write_and_expect(capsys, tmp_path, command, payload)
+    assert _write_and_expect(capsys, tmp_path, command, payload)
 
 
 def _npz_bytes(**arrays):
@@ -275,7 +277,7 @@ GOOD = _npz_bytes(X=np.eye(4)[:, :3] + 0.5, y=np.array([1.0, -1.0, 1.0, -1.0]))
 @settings(FUZZ, max_examples=20)
 @given(command=st.sampled_from(["bound", "margin"]), cut=st.integers(0, len(GOOD) - 1))
 def test_truncated_npz_is_one_line_exit_2(capsys, tmp_path, command, cut):
-    _write_and_expect(capsys, tmp_path, command, GOOD[:cut])
+    assert _write_and_expect(capsys, tmp_path, command, GOOD[:cut])
 
 
 def _npy_bytes(array):
@@ -287,7 +289,7 @@ def _npy_bytes(array):
 @settings(FUZZ, max_examples=10)
 @given(command=st.sampled_from(["bound", "margin"]), shape=st.lists(st.integers(0, 4), min_size=0, max_size=3))
 def test_npy_saved_as_npz_is_one_line_exit_2(capsys, tmp_path, command, shape):
-    _write_and_expect(capsys, tmp_path, command, _npy_bytes(np.ones(shape)), ".npy")
+    assert _write_and_expect(capsys, tmp_path, command, _npy_bytes(np.ones(shape)), ".npy")
 
 
 def _defect(kind, n, d, rng):
@@ -345,7 +347,7 @@ DEFECTS = ["complex X", "complex y", "string X", "NaN in X", "inf in X", "label 
        d=st.integers(1, 4), seed=st.integers(0, 2**16))
 def test_npz_with_bad_arrays_is_one_line_exit_2(capsys, tmp_path, command, kind, n, d, seed):
     arrays, needle = _defect(kind, n, d, np.random.default_rng(seed))
-    _write_and_expect(capsys, tmp_path, command, _npz_bytes(**arrays), needle)
+    assert _write_and_expect(capsys, tmp_path, command, _npz_bytes(**arrays), needle)
 
 
 @pytest.mark.parametrize("kind", ["object array", "member not npy", "member truncated", "zip of nothing"])
@@ -362,4 +364,4 @@ def test_malformed_npz_members_are_one_line_exit_2(capsys, tmp_path, kind):
                 z.writestr("X.npy", _npy_bytes(np.ones((3, 2)))[:-5])
                 z.writestr("y.npy", _npy_bytes(np.ones(3)))
         payload = buf.getvalue()
-    _write_and_expect(capsys, tmp_path, "margin", payload)
+    assert _write_and_expect(capsys, tmp_path, "margin", payload)
