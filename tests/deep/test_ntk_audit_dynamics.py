@@ -11,14 +11,6 @@ from deep.ntk.adversarial_dynamics import kernel_summary, settling_epoch  # noqa
 from deep.ntk.audit import audit, best_per_sample, masking_alarm, strong_pgd  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _mlp_and_data():
     gen = torch.Generator().manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(20, 32), torch.nn.ReLU(), torch.nn.Linear(32, 5)).double()

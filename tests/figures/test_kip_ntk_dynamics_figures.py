@@ -12,14 +12,6 @@ import figures  # noqa: E402
 from figures.claims import check  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _make(name, tmp_path, overrides):
     out = figures.make(name, preset="quick", outdir=tmp_path, overrides=overrides)
     assert out.png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
