@@ -131,10 +131,12 @@ def solve_chain(task) -> list[dict]:
             try:
                 try:
                     fp = solve(**_solve_args(params, options), init=state)
-                except (ConvergenceError, InvalidParameter):
+                except InvalidParameter:
                     if state is None:                                   # the point was validated: a cold
                         raise                                           # InvalidParameter is a real one
-                    fp = solve(**_solve_args(params, options))          # a bad or failed warm start: retry cold
+                    # a warm state invalid for this point; a failed warm start is already retried by solve itself
+                    # (default start, dispersed starts, continuation), so only this case needs a cold call
+                    fp = solve(**_solve_args(params, options))
                 record = {"params": params, "ok": True, "result": fp.to_dict(), "error": None}
                 if cache:
                     cache.put(params, record)
