@@ -439,11 +439,9 @@ def solve(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, 
     stats = _Stats()
     with np.errstate(all="ignore"):
         if strategy == "auto":
+            first = "cold" if init is None else "warm"
             restart_iter = min(max_iter, RESTART_ITER)
-            plan = [("cold", _initial(pb, None, F), max_iter)]
-            if init is not None:     # a warm start first; the default start is then the first fallback
-                plan = [("warm", x0, max_iter), ("restart", plan[0][1], restart_iter)]
-            plan += [("restart", s, restart_iter) for s in dispersed_starts(pb)]
+            plan = [(first, x0, max_iter)] + [("restart", s, restart_iter) for s in dispersed_starts(pb)]
             for method, xs, budget in plan:
                 attempt = _run(F, xs, tol, budget, blend, anderson, residuals)
                 stats.absorb(attempt)

@@ -131,12 +131,10 @@ def solve_chain(task) -> list[dict]:
             try:
                 try:
                     fp = solve(**_solve_args(params, options), init=state)
-                except InvalidParameter:
+                except (ConvergenceError, InvalidParameter):
                     if state is None:                                   # the point was validated: a cold
                         raise                                           # InvalidParameter is a real one
-                    # a warm state invalid for this point; a failed warm start is already retried by solve itself
-                    # (default start, dispersed starts, continuation), so only this case needs a cold call
-                    fp = solve(**_solve_args(params, options))
+                    fp = solve(**_solve_args(params, options))          # a bad or failed warm start: retry cold
                 record = {"params": params, "ok": True, "result": fp.to_dict(), "error": None}
                 if cache:
                     cache.put(params, record)
