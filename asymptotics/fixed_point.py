@@ -84,8 +84,9 @@ class FixedPoint:
         if self.trivial and z["verdict"] == "exact":
             how = f"w = 0 by the exact first-order test (subgradient norm {lhs} <= attack radius {z['rhs']:.4g})"
         elif self.trivial:
-            how = (f"w = 0 to working precision (a fraction 1e{z['active_log10']:.0f} of the coordinates can be "
-                   f"active; the exact test gives {lhs} > {z['rhs']:.4g})")
+            how = (f"w = 0 to working precision (q <= 1e{z['q_bound_log10']:.0f} rho'; a fraction "
+                   f"1e{z['active_log10']:.0f} of the coordinates can be active; the exact test gives {lhs} > "
+                   f"{z['rhs']:.4g})")
         else:
             how = (f"found by a {c['method']} solve, residual {c['residual']:.2e} <= tol {c['tol']:.0e}, "
                    f"{c['attempts']} attempt(s); w = 0 excluded (subgradient norm {lhs} > radius {z['rhs']:.4g})")
@@ -283,16 +284,37 @@ def dispersed_starts(pb: Problem) -> list[tuple]:
     return starts
 
 
-def continuation_path(pb: Problem, stages: int = CONTINUATION_STAGES) -> tuple[str, list[float]] | None:
-    """The homotopy used when every start fails: eps from 0 up to its value (the attack switched on gradually), or,
-    at eps = 0, lam towards its value from 100x further from collapse (from lam / 100 up for an l1 regularizer, whose
-    large lam gives w = 0; from 100 lam down otherwise). Returns (parameter, values ending at the target) or None."""
+LAM_PATH_FROM = 0.1       # small lam is reached from this lam down (V and q grow like powers of 1/lam on the way)
+LAM_STAGES_PER_DECADE = 3
+
+
+def continuation_paths(pb: Problem, stages: int = CONTINUATION_STAGES) -> list[tuple[str, list[float]]]:
+    """The homotopies tried, in order, when every start fails. Each is (parameter, values ending at the target).
+
+    * small lam (< LAM_PATH_FROM): lam from LAM_PATH_FROM down to its value, three stages per decade. At small lam
+      the response V grows like 1/lam and q like a power of 1/lam on separable data, far from any fixed start; each
+      stage's fixed point is a close warm start for the next;
+    * eps > 0: eps from 0 up to its value (the attack switched on gradually);
+    * eps = 0, larger lam: lam towards its value from 100x further from collapse (from lam / 100 up for an l1
+      regularizer, whose large lam gives w = 0; from 100 lam down otherwise).
+    """
+    paths = []
+    if 0 < pb.lam < LAM_PATH_FROM:
+        decades = math.log10(LAM_PATH_FROM / pb.lam)
+        n = max(stages, math.ceil(LAM_STAGES_PER_DECADE * decades))
+        paths.append(("lam", list(pb.lam * np.logspace(decades, 0.0, n + 1))))
     if pb.eps > 0:
-        return "eps", [pb.eps * k / stages for k in range(stages + 1)]
-    if pb.lam > 0:
+        paths.append(("eps", [pb.eps * k / stages for k in range(stages + 1)]))
+    elif pb.lam >= LAM_PATH_FROM:
         start = -2.0 if pb.reg.r == 1.0 else 2.0
-        return "lam", list(pb.lam * np.logspace(start, 0.0, stages + 1))
-    return None
+        paths.append(("lam", list(pb.lam * np.logspace(start, 0.0, stages + 1))))
+    return paths
+
+
+def continuation_path(pb: Problem, stages: int = CONTINUATION_STAGES) -> tuple[str, list[float]] | None:
+    """The first of ``continuation_paths`` (None when there is none: lam = 0 and eps = 0)."""
+    paths = continuation_paths(pb, stages)
+    return paths[0] if paths else None
 
 
 def _with(pb: Problem, name: str, value: float) -> Problem:
@@ -304,13 +326,20 @@ def _with(pb: Problem, name: str, value: float) -> Problem:
 
 
 def _continue(pb: Problem, fast_paths, tol, max_iter, blend, memory, residuals, stats):
-    """Follow ``continuation_path`` with warm starts. Returns (F, state) at the target or None.
+    """Follow each of ``continuation_paths`` with warm starts until one reaches the target. Returns (F, state) at
+    the target or None.
 
     Each stage starts from the previous stage's fixed point; if that fails, the step is halved once (the midpoint
     first); if that fails too, the stage starts cold (two starts). Only the target itself must converge."""
-    path = continuation_path(pb)
-    if path is None:
-        return None
+    for name, values in continuation_paths(pb):
+        state = _follow(pb, name, values, fast_paths, tol, max_iter, blend, memory, residuals, stats)
+        if state is not None:
+            return _Map(pb, fast_paths), state
+    return None
+
+
+def _follow(pb, name, values, fast_paths, tol, max_iter, blend, memory, residuals, stats):
+    """One continuation path: the fixed point at its last value (the target), or None."""
 
     def attempt(value, starts):
         stage = _with(pb, name, value)
@@ -328,7 +357,6 @@ def _continue(pb: Problem, fast_paths, tol, max_iter, blend, memory, residuals, 
         # two starts, not five: the path is the fallback, its cost must stay bounded
         return [_initial(stage, None, Fs), dispersed_starts(stage)[0]]
 
-    name, values = path
     state, previous = None, values[0]
     for value in values:
         found = None
@@ -342,9 +370,7 @@ def _continue(pb: Problem, fast_paths, tol, max_iter, blend, memory, residuals, 
         if found is None:
             found = attempt(value, cold)
         state, previous = found, value
-    if state is None:
-        return None
-    return _Map(pb, fast_paths), state
+    return state
 
 
 class _Stats:
@@ -464,9 +490,22 @@ def solve(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, 
     raise ConvergenceError(
         f"no fixed point at {pb.point()} from {stats.attempts} starts and a continuation path",
         last_iterate=None if stats.best[1] is None else dict(zip("mqVP", stats.best[1])), residuals=residuals,
-        hint="warm-start from a neighbouring solution (sweep alpha downward), increase max_iter, or lower blend;"
-             " a vanishing lam on separable data has no finite minimiser",
-        diagnostics=_diagnostics(zero, stats))
+        hint=_failure_hint(pb, zero), diagnostics=_diagnostics(zero, stats))
+
+
+NEAR_COLLAPSE_LOG10 = -15.0   # active fractions below this, without curvature at 0, get their own diagnosis
+
+
+def _failure_hint(pb: Problem, zero: ZeroTest) -> str:
+    """What a ConvergenceError tells the user to do, with the right diagnosis of a near-collapsed point."""
+    if not zero.optimal and zero.active_log10 < NEAR_COLLAPSE_LOG10 and not math.isfinite(zero.q_bound_log10):
+        f = zero.active_log10
+        return (f"a fraction 1e{f:.0f} of the coordinates can be active and the {pb.loss.name} loss has no curvature "
+                f"at 0, so w = 0 cannot be certified (the limit minimiser keeps q > 0 on those coordinates, in Gaussian "
+                f"tails beyond the quadrature); a finite-d ERM at any d << 1e{-f:.0f} returns w = 0 with probability "
+                f">= 1 - d 1e{f:.0f}, the finite-d zero test (asymptotics.trivial)")
+    return ("warm-start from a neighbouring solution (sweep alpha downward), increase max_iter, or lower blend;"
+            " a vanishing lam on separable data has no finite minimiser")
 
 
 def _certificate(method: str, residual: float, tol: float, zero: ZeroTest, stats: _Stats) -> dict:

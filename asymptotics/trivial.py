@@ -16,11 +16,18 @@ docs/derivations.md.
 
 Working precision. Where the exact test cannot hold (an l-inf attack, or eps = 0 with an l1 regularizer) the limit
 minimiser is nonzero only on the coordinates whose field exceeds its threshold T_j = lam a_j [r = 1] + (the attack
-radius, for l-inf): a fraction f = < 2 Phi(-T_j / sigma_j) >. When f < 1e-300 and the loss is strictly convex at 0
-(curvature alpha l''(0) > 0 bounds |w~| by the excess field over that curvature) the overlaps are below float64's
-range relative to rho: w = 0 to working precision, and at every d < 1e300 the finite-d zero test holds with
-probability >= 1 - d f. A loss without curvature at 0 (the hinge) gets no such certificate: there a tiny f can still
-give q = O(1) (each active coordinate grows until its margins reach the kink), so the solver must find it.
+radius, for l-inf): a fraction f = < 2 Phi(-T_j / sigma_j) >. When the loss is strictly convex at 0, the curvature
+V_hat s_j >= alpha l''(0) s_j / 2 (V_hat -> alpha l''(0) as w -> 0) bounds each active coordinate by its excess field
+over that curvature, so
+
+    q <= q_bound = < E[(|G_j| - T_j)_+^2] / ((alpha l''(0) / 2)^2 s_j) >,   E[(|G| - T)_+^2] <= 4 sigma^2 phi(t) / t^3
+
+(t = T / sigma; the Mills-ratio bound of the Gaussian tail, evaluated in logs). When q_bound < 1e-200 rho' (the
+solver's collapse threshold; then also m^2 < rho' q and every error is 1/2 to far below float64's resolution) the
+minimiser is w = 0 to working precision, and at every d the finite-d zero test fails with probability <= d f.
+A loss without curvature at 0 (the hinge) gets no such certificate: there a tiny f can still give q = O(1) (each
+active coordinate grows until its margins reach the kink: q ~ 2 sigma^2 / T^2 even where f ~ 1e-200), so the
+solver must find it or fail.
 """
 from __future__ import annotations
 
@@ -48,7 +55,7 @@ def _excess_moment(sigma, thr, p):
     return 2.0 * np.sum(wu[None, :] * dens * (s[:, None] * u[None, :]) ** p, axis=1)
 
 
-WORKING_PRECISION_LOG10 = -300.0   # log10 of the active fraction below which w = 0 to working precision
+WORKING_PRECISION_LOG10 = -200.0   # log10 of the bound on q / rho' below which w = 0 to working precision
 
 
 @dataclass(frozen=True)
@@ -56,8 +63,9 @@ class ZeroTest:
     """The first-order test of w = 0.
 
     ``verdict``: "exact" (``lhs <= rhs``: the exact first-order condition holds), "working-precision" (the exact
-    condition cannot hold, but only a fraction ``10**active_log10 < 1e-300`` of the coordinates can be nonzero and
-    the loss is strictly convex at 0: module docstring) or "nonzero". ``lhs`` is the dual norm of the smallest
+    condition cannot hold, but the loss is strictly convex at 0 and the overlap q is bounded by
+    ``10**q_bound_log10 < 1e-200 rho'``: module docstring) or "nonzero". ``active_log10`` is log10 of the fraction of
+    coordinates that can be nonzero. ``lhs`` is the dual norm of the smallest
     loss-plus-regularizer subgradient at w = 0 (infinite for an l-inf attack); ``rhs = alpha |l'(0)| eps`` is the
     radius of the attack term's subdifferential.
     """
@@ -67,10 +75,12 @@ class ZeroTest:
     lhs: float
     rhs: float
     active_log10: float
+    q_bound_log10: float = math.inf   # log10(q_bound / rho'); inf without curvature at 0
 
     def to_dict(self) -> dict:
         return {"optimal": self.optimal, "verdict": self.verdict, "lhs": self.lhs if math.isfinite(self.lhs) else None,
-                "rhs": self.rhs, "active_log10": self.active_log10}
+                "rhs": self.rhs, "active_log10": self.active_log10,
+                "q_bound_log10": self.q_bound_log10 if math.isfinite(self.q_bound_log10) else None}
 
 
 def _fields(pb: Problem):
@@ -99,16 +109,27 @@ def zero_test(pb: Problem) -> ZeroTest:
     else:
         lhs = float(np.sum(sp.weight * _excess_moment(sigma, thr, p))) ** (1.0 / p)
     radius = rhs if (math.isinf(p) and pb.attack.kind != "mahalanobis") else 0.0
+    thresholds = thr + radius
+    safe_sigma = np.maximum(sigma, 1e-300)
     with np.errstate(divide="ignore"):
-        log_terms = np.log(sp.weight) + math.log(2.0) + log_ndtr(-(thr + radius) / np.maximum(sigma, 1e-300))
+        log_terms = np.log(sp.weight) + math.log(2.0) + log_ndtr(-thresholds / safe_sigma)
     active_log10 = float(np.logaddexp.reduce(log_terms) / math.log(10.0))
+    curvature = 0.5 * pb.alpha * float(pb.loss.d2(0.0)) if pb.loss.smooth else 0.0
+    q_bound_log10 = math.inf
+    if curvature > 0 and np.all(thresholds > 0):
+        t = thresholds / safe_sigma
+        # 2 (two tails) * sigma^2 E[(Z - t)_+^2] <= 2 sigma^2 phi(t) 2 / t^3, divided by curvature^2 s_j
+        log_excess = (math.log(4.0) + 2 * np.log(safe_sigma) - 0.5 * t * t - 0.5 * math.log(2 * math.pi)
+                      - 3 * np.log(t))
+        log_q = np.logaddexp.reduce(np.log(sp.weight) + log_excess - 2 * math.log(curvature) - np.log(sp.s))
+        q_bound_log10 = float((log_q - math.log(pb.rho_x + pb.data.tau ** 2)) / math.log(10.0))
     if lhs <= rhs:
         verdict = "exact"
-    elif active_log10 < WORKING_PRECISION_LOG10 and pb.loss.smooth and float(pb.loss.d2(0.0)) > 0:
+    elif q_bound_log10 < WORKING_PRECISION_LOG10:
         verdict = "working-precision"
     else:
         verdict = "nonzero"
-    return ZeroTest(verdict != "nonzero", verdict, lhs, rhs, active_log10)
+    return ZeroTest(verdict != "nonzero", verdict, lhs, rhs, active_log10, q_bound_log10)
 
 
 def zero_is_optimal(pb: Problem) -> bool:
