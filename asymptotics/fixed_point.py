@@ -269,15 +269,20 @@ def _run(F: _Map, x0, tol, max_iter, blend, memory, residuals) -> _Attempt:
 
 
 def dispersed_starts(pb: Problem) -> list[tuple]:
-    """Four starts (m, q, V, P) spread over four decades of q and two of V, with m inside m^2 < rho' q.
+    """Four starts (m, q, V, P) spread over four decades of q and two of V, with m inside m^2 < rho' q; at small lam
+    (< LAM_PATH_FROM) two more whose response V is 1 / lam and 0.1 / lam, the scale it reaches there (V grows like
+    1 / lam as lam -> 0), which no fixed start comes near.
 
     P is set to the value a Gaussian w of variance q would give (q^{p*/2}, or sqrt(q) for the box of an l1 attack):
     the iteration only needs a positive, roughly scaled P.
     """
     rho_eff = pb.rho_x + pb.data.tau ** 2
     ps = pb.attack.dual_exponent
+    spread = [(0.9, 10.0, 10.0), (0.3, 0.1, 0.1), (0.7, 100.0, 1.0), (0.2, 0.01, 10.0)]
+    if 0 < pb.lam < LAM_PATH_FROM:
+        spread += [(0.3, 1.0, 1.0 / pb.lam), (0.3, 1.0, 0.1 / pb.lam)]
     starts = []
-    for c, q, v in ((0.9, 10.0, 10.0), (0.3, 0.1, 0.1), (0.7, 100.0, 1.0), (0.2, 0.01, 10.0)):
+    for c, q, v in spread:
         q = q * rho_eff
         P = math.sqrt(q) if math.isinf(ps) else q ** (ps / 2.0)
         starts.append((c * math.sqrt(rho_eff * q), q, v, P))
