@@ -35,3 +35,21 @@ def test_fixed_point_where_v01_collapsed_matches_finite_d_erm(point, d):
         z = (sim.mean[name] - getattr(fp, name)) / sim.sem(name)
         assert abs(z) < 3.0, (name, sim.mean[name], getattr(fp, name), z)
     assert np.isclose(sim.mean["q"], fp.q, rtol=0.1)
+
+
+SMALL_LAM_POINTS = [
+    # points where the first certified release raised ConvergenceError (V ~ 1 / lam): now solved by the scaled
+    # starts and the lam path; finite-d ERM must agree the same way.
+    (dict(alpha=0.1, eps=0.5, lam=1e-4, attack="linf", reg="l1", loss="square"), 1000),
+    (dict(alpha=0.1, eps=0.5, lam=1e-4, attack="l2", reg="l1.5", loss="square"), 1000),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point,d", SMALL_LAM_POINTS, ids=[f"{p['attack']}-{p['reg']}" for p, _ in SMALL_LAM_POINTS])
+def test_small_lam_fixed_point_matches_finite_d_erm(point, d):
+    fp = solve(**point)
+    sim = simulate.erm(**point, d=d, seeds=10)
+    for name in ("m", "q", "P"):
+        z = (sim.mean[name] - getattr(fp, name)) / sim.sem(name)
+        assert abs(z) < 3.0, (name, sim.mean[name], getattr(fp, name), z)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from asymptotics import Attack, ConvergenceError, InvalidParameter, Problem, Regularizer, solve
+from asymptotics import Attack, ConvergenceError, InvalidParameter, Problem, Regularizer, solve, verify_fixed_point
 from asymptotics.fixed_point import dispersed_starts
 from asymptotics.trivial import zero_test
 
@@ -87,6 +87,60 @@ def test_collapse_without_certificate_raises_with_diagnostics():
         solve(alpha=0.01, eps=0.5, lam=10.0, attack="linf", reg="l1", loss="hinge")
     diag = info.value.diagnostics
     assert diag["zero_test"]["verdict"] == "nonzero" and diag["attempts"] >= 5 and diag["collapsed_steps"] > 0
+
+
+# Points where the solver of the first certified release raised ConvergenceError (the quick convergence map): small
+# lam, where the response V grows like 1 / lam and no fixed start comes near it.
+SMALL_LAM_FAILURES = [
+    dict(alpha=0.1, eps=0.5, lam=1e-4, attack="linf", reg="l1", loss="square"),
+    pytest.param(dict(alpha=1.0, eps=0.0, lam=1e-5, attack="l1.5", reg="l1", loss="logistic"),
+                 marks=pytest.mark.slow),
+    dict(alpha=0.1, eps=1.0, lam=1e-5, attack="l2", reg="l1", loss="hinge"),
+    dict(alpha=0.1, eps=0.5, lam=1e-4, attack="linf", reg="l1.5", loss="hinge"),
+]
+
+
+@pytest.mark.parametrize("point", SMALL_LAM_FAILURES)
+def test_small_lam_is_solved_and_every_independent_route_agrees(point):
+    fp = solve(**point, tol=1e-11)
+    assert not fp.trivial and fp.V > 0.05 / point["lam"]          # the response scale that defeated fixed starts
+    # the lam path alone (lam from 0.1 down, each stage warm-started): an independent route
+    path = solve(**point, tol=1e-11, strategy="continuation")
+    assert path.certificate["method"] == "continuation" and _same_point(_state(path), _state(fp))
+    check = verify_fixed_point(fp)
+    assert check.agree and check.converged >= 2
+
+
+@pytest.mark.parametrize("loss,alpha", [("square", 0.1), ("logistic", 0.3), ("exponential", 0.2)])
+@pytest.mark.parametrize("lam,attack,eps", [(1.5, "l2", 0.0), (2.5, "linf", 0.1), (3.5, "l2", 0.0)])
+def test_working_precision_bound_on_q_holds_where_q_is_solvable(loss, alpha, lam, attack, eps):
+    # the zero test's bound q <= q_bound (Mills-ratio tail bound over the curvature alpha l''(0) / 2) must hold at
+    # every nearly collapsed point the solver can still resolve (q from 1e-3 down to 1e-32), and be tight to 10x.
+    point = dict(alpha=alpha, eps=eps, lam=lam, attack=attack, reg="l1", loss=loss)
+    fp = solve(**point)
+    bound = zero_test(Problem.from_point(**point)).q_bound_log10
+    assert not fp.trivial and math.log10(fp.q) <= bound
+    assert bound - math.log10(fp.q) < 1.0
+
+
+def test_working_precision_certifies_a_collapse_below_the_solver_threshold():
+    # square loss, lam = 10 at alpha = 0.1: q_bound ~ 1e-207 rho (the active fraction is 1e-206, above float64's
+    # floor, so an active-fraction rule alone would leave it uncertified while every iterate underflows q = 1e-200).
+    point = dict(alpha=0.1, eps=0.0, lam=10.0, attack="l2", reg="l1", loss="square")
+    fp = solve(**point)
+    z = fp.certificate["zero_test"]
+    assert fp.trivial and z["verdict"] == "working-precision" and z["q_bound_log10"] < -200
+    assert -300 < z["active_log10"] < -200
+    assert fp.gen_error == fp.adv_error == 0.5 and verify_fixed_point(fp).agree
+
+
+def test_nearly_collapsed_hinge_gets_the_right_diagnosis():
+    # hinge, lam = 10, alpha = 0.1: no curvature at 0 so no working-precision certificate; the limit keeps q ~ 2
+    # sigma^2 / lam^2 > 0 on a fraction 1e-206 of the coordinates, beyond any quadrature: a loud, explained failure.
+    with pytest.raises(ConvergenceError) as info:
+        solve(alpha=0.1, eps=0.0, lam=10.0, attack="l2", reg="l1", loss="hinge")
+    assert "no curvature" in info.value.hint and "finite-d" in info.value.hint
+    assert info.value.diagnostics["zero_test"]["q_bound_log10"] is None
 
 
 @pytest.mark.parametrize("init,name", [((0.5, 1.0, 1.0, -1.0), "init[3]"), ((0.5, 0.0, 1.0, 1.0), "init[1]"),
