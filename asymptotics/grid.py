@@ -37,7 +37,26 @@ _EXTRA_KEYS = tuple(k for k in inspect.signature(solve).parameters if k not in _
 
 @dataclass(frozen=True)
 class GridResult:
-    """One record per grid point, in the order of ``itertools.product`` over the axes as given."""
+    """One record per point of a product grid, in the order of ``itertools.product`` over the axes as given.
+
+    Attributes
+    ----------
+    axes : dict
+        Axis name -> list of values, in the order given to :func:`grid_sweep`.
+    records : list of dict
+        ``{"params", "ok", "result", "error", "cached"}`` per point; ``result`` is :meth:`FixedPoint.to_dict`.
+    cached : int
+        Points read from the cache instead of solved.
+    failures : list of dict
+        ``{"params", "error"}`` for every failed point.
+
+    Examples
+    --------
+    >>> import asymptotics
+    >>> g = asymptotics.grid_sweep({"alpha": [0.5, 2.0], "eps": [0.0, 0.2]}, lam=0.1)
+    >>> g.grid("adv_error").round(3).tolist()
+    [[0.324, 0.417], [0.215, 0.327]]
+    """
 
     axes: dict
     records: list
@@ -45,6 +64,7 @@ class GridResult:
     failures: list = field(default_factory=list)
 
     def column(self, name: str) -> np.ndarray:
+        """One output of every point (e.g. "adv_error"), in record order, NaN where a point failed."""
         return np.array([r["result"][name] if r["ok"] else np.nan for r in self.records], dtype=np.float64)
 
     def grid(self, name: str) -> np.ndarray:
@@ -52,6 +72,7 @@ class GridResult:
         return self.column(name).reshape([len(v) for v in self.axes.values()])
 
     def to_records(self) -> list[dict]:
+        """One flat dict per point: its axis values, then the fields of its result (or ``error`` if it failed)."""
         rows = []
         for r in self.records:
             row = dict(r["params"])
@@ -63,11 +84,61 @@ class GridResult:
         return rows
 
     def to_frame(self):
-        import pandas as pd  # optional dependency
+        """The records as a ``pandas.DataFrame``, one row per grid point (needs the ``tables`` extra).
 
-        return pd.DataFrame.from_records(self.to_records())
+        Returns
+        -------
+        pandas.DataFrame
+            Columns: the point's parameters (axes and fixed ones), then the fields of :meth:`FixedPoint.to_dict`;
+            a failed point has NaN there and its ``error`` text.
+
+        Examples
+        --------
+        >>> import asymptotics
+        >>> g = asymptotics.grid_sweep({"alpha": [0.5, 2.0]}, eps=0.2, lam=0.1)
+        >>> g.to_frame()[["alpha", "gen_error", "adv_error"]].round(3)
+           alpha  gen_error  adv_error
+        0    0.5      0.329      0.417
+        1    2.0      0.221      0.327
+        """
+        from .tables import require
+
+        return require("pandas").DataFrame.from_records(self.to_records())
+
+    def to_xarray(self):
+        """The numeric outputs as an ``xarray.Dataset`` with one dimension per axis (needs the ``tables`` extra).
+
+        Returns
+        -------
+        xarray.Dataset
+            Coordinates: the axes (values as given); one data variable per scalar field of :class:`FixedPoint`
+            shaped like the grid (NaN where a point failed), plus ``ok`` and ``cached`` (bool); attributes ``cached``
+            (count) and ``failures`` (JSON).
+
+        Examples
+        --------
+        >>> import asymptotics
+        >>> ds = asymptotics.grid_sweep({"alpha": [0.5, 2.0], "eps": [0.0, 0.2]}, lam=0.1).to_xarray()
+        >>> ds["adv_error"].dims
+        ('alpha', 'eps')
+        >>> round(float(ds["adv_error"].sel(alpha=2.0, eps=0.2)), 3)
+        0.327
+        """
+        from .tables import column, json_attr, require, scalar_fields
+
+        xr = require("xarray")
+        dims = tuple(self.axes)
+        shape = tuple(len(v) for v in self.axes.values())
+        rows = [{k: v for k, v in r["result"].items() if k != "point"} if r["ok"] else None for r in self.records]
+        data = {k: (dims, column(rows, k).reshape(shape)) for k in scalar_fields(rows)}
+        data["ok"] = (dims, np.array([bool(r["ok"]) for r in self.records]).reshape(shape))
+        data["cached"] = (dims, np.array([bool(r.get("cached")) for r in self.records]).reshape(shape))
+        coords = {k: np.asarray(v, dtype=np.float64) for k, v in self.axes.items()}
+        attrs = {"cached": int(self.cached), "failures": json_attr(self.failures)}
+        return xr.Dataset(data, coords=coords, attrs=attrs)
 
     def to_dict(self) -> dict:
+        """``{"axes", "records", "cached", "failures"}``: what ``robustbias grid --json`` prints."""
         return {"axes": {k: list(v) for k, v in self.axes.items()}, "records": self.to_records(),
                 "cached": self.cached, "failures": self.failures}
 

@@ -26,52 +26,178 @@ METRICS = ("adv_error", "gen_error", "boundary_error", "estimation_error", "trai
 
 @dataclass(frozen=True)
 class SweepResult:
-    """Results of a sweep: ``results[i]`` solves ``values[i]`` (None where it failed, see ``failures``)."""
+    """Results of a one-parameter sweep, in the order of ``values``.
+
+    The one result type of a sweep: :func:`sweep` returns it and ``robustbias sweep --json`` prints its
+    :meth:`to_dict`.
+
+    Attributes
+    ----------
+    param : str
+        The swept parameter ("alpha", "eps", "lam", "r" or "eps_test").
+    values : numpy.ndarray
+        Its values, in the user's order.
+    results : list of FixedPoint or None
+        ``results[i]`` solves ``values[i]``; None where the point failed (see ``failures``).
+    failures : list of (float, str)
+        ``(value, error text with the solver's hint)`` for every failed point.
+    cached : int
+        Points read from the on-disk cache instead of solved (``cache=`` of :func:`sweep`).
+
+    Examples
+    --------
+    >>> import asymptotics
+    >>> res = asymptotics.sweep("eps", [0.0, 0.2], alpha=1.0, lam=0.1, attack="linf", reg="l2")
+    >>> res.column("adv_error").round(4).tolist()
+    [0.3166, 0.4158]
+    >>> res.summary()
+    '2 points: 2 solved (0 from cache), 0 failed'
+    """
 
     param: str
     values: np.ndarray
     results: list
     failures: list = field(default_factory=list)
+    cached: int = 0
 
     def column(self, name: str) -> np.ndarray:
         """One output (e.g. "adv_error", "m") as an array aligned with ``values`` (NaN where a point failed)."""
         return np.array([getattr(r, name) if r is not None else np.nan for r in self.results], dtype=np.float64)
 
     def to_records(self) -> list[dict]:
+        """One dict per value: ``{param: value, **FixedPoint.to_dict()}`` without ``point``; a failed point is
+        ``{param: value, "failed": True, "error": text}``."""
+        errors = {float(v): e for v, e in self.failures}
         rows = []
         for v, r in zip(self.values, self.results):
             row = {self.param: float(v)}
             if r is None:
                 row["failed"] = True
+                row["error"] = errors.get(float(v))
             else:
                 row.update({k: val for k, val in r.to_dict().items() if k != "point"})
             rows.append(row)
         return rows
 
     def to_frame(self):
-        import pandas as pd  # optional dependency
+        """The records as a ``pandas.DataFrame``, one row per value of ``param`` (needs the ``tables`` extra).
 
-        return pd.DataFrame.from_records(self.to_records())
+        Returns
+        -------
+        pandas.DataFrame
+            Columns: ``param``, then every field of :meth:`FixedPoint.to_dict` (order parameters, errors as
+            probabilities, diagnostics); a failed row has NaN there and ``failed``/``error`` set.
+
+        Examples
+        --------
+        >>> import asymptotics
+        >>> res = asymptotics.sweep("lam", [0.1, 1.0], alpha=1.0, eps=0.1)
+        >>> res.to_frame()[["lam", "m", "adv_error"]].round(4)
+           lam       m  adv_error
+        0  0.1  0.8112     0.3449
+        1  1.0  0.2045     0.3521
+        """
+        from .tables import require
+
+        return require("pandas").DataFrame.from_records(self.to_records())
+
+    def to_xarray(self):
+        """The numeric outputs as an ``xarray.Dataset`` on one dimension named after ``param`` (needs the
+        ``tables`` extra).
+
+        Returns
+        -------
+        xarray.Dataset
+            Coordinate ``param`` = ``values``; one data variable per scalar field of :class:`FixedPoint` (NaN where a
+            point failed) and ``ok`` (bool); attributes ``param``, ``cached``, ``failures`` (JSON) and ``point``
+            (the fixed parameters, JSON).
+
+        Examples
+        --------
+        >>> import asymptotics
+        >>> ds = asymptotics.sweep("lam", [0.1, 1.0], alpha=1.0, eps=0.1).to_xarray()
+        >>> ds["adv_error"].sel(lam=1.0).item() > ds["adv_error"].sel(lam=0.1).item()
+        True
+        """
+        from .tables import column, json_attr, require, scalar_fields
+
+        xr = require("xarray")
+        rows = [None if r is None else {k: v for k, v in r.to_dict().items() if k != "point"} for r in self.results]
+        data = {k: ((self.param,), column(rows, k)) for k in scalar_fields(rows)}
+        data["ok"] = ((self.param,), np.array([r is not None for r in self.results]))
+        point = next((r.to_dict()["point"] for r in self.results if r is not None), {})
+        attrs = {"param": self.param, "cached": int(self.cached), "failures": json_attr(list(self.failures)),
+                 "point": json_attr({k: v for k, v in point.items() if k != self.param})}
+        return xr.Dataset(data, coords={self.param: np.asarray(self.values, dtype=np.float64)}, attrs=attrs)
 
     def to_dict(self) -> dict:
+        """``{"param", "values", "records", "failures", "cached"}``: what ``robustbias sweep --json`` prints."""
         return {"param": self.param, "values": self.values.tolist(), "records": self.to_records(),
-                "failures": [{"value": v, "error": e} for v, e in self.failures]}
+                "failures": [{"value": v, "error": e} for v, e in self.failures], "cached": self.cached}
+
+    def summary(self, limit: int | None = None) -> str:
+        """A count line, then one line per failure (its value and full error text with the hint); ``limit``: at most
+        that many failure lines (None: all)."""
+        text = f"{len(self.values)} points: {len(self.values) - len(self.failures)} solved"
+        text += f" ({self.cached} from cache), {len(self.failures)} failed"
+        shown = self.failures if limit is None else self.failures[:limit]
+        for v, e in shown:
+            text += f"\n  {{{self.param!r}: {v!r}}}: {e}"
+        if len(shown) < len(self.failures):
+            text += f"\n  ... and {len(self.failures) - len(shown)} more"
+        return text
 
     @property
     def ok(self) -> bool:
+        """True when every point was solved."""
         return not self.failures
 
 
-def sweep(param: str, values, *, warm_start=True, progress=False, solver_options=None, **point) -> SweepResult:
-    """Solve ``point`` for each value of ``param`` ("alpha", "eps", "lam", "r" or "eps_test") with warm starts.
+def sweep(param: str, values, *, warm_start=True, progress=False, solver_options=None, cache=None, jobs: int = 1,
+          executor: str = "serial", address=None, **point) -> SweepResult:
+    """Solve ``point`` for each value of ``param`` with warm starts (a continuation along one parameter).
 
-    A one-axis, in-process case of :func:`asymptotics.grid_sweep` (same continuation order and failure handling);
-    ``solver_options`` (tol, max_iter, blend, anderson) go to :func:`asymptotics.solve`.
+    A one-axis case of :func:`asymptotics.grid_sweep` (same continuation order and failure handling): the points
+    are walked in the direction where the fixed point is easiest to follow (alpha and lam downward, eps upward,
+    r downward), each warm-started from the last success, and returned in the user's order.
 
-    Example::
+    Parameters
+    ----------
+    param : {"alpha", "eps", "lam", "r", "eps_test"}
+        The swept parameter (``r``: the order of an lr regularizer, ``reg="l<r>"``).
+    values : array_like of float
+        Its values (finite, non-empty).
+    warm_start : bool, default True
+        Warm-start each point from the previous one (False: every point cold and independent).
+    progress : bool, default False
+        Show a progress bar.
+    solver_options : dict, optional
+        ``tol``, ``max_iter``, ``blend``, ``anderson`` passed to :func:`asymptotics.solve`.
+    cache : str or path, optional
+        Folder of a resumable on-disk cache of finished points (see ``docs/sweeps.md``).
+    jobs, executor, address
+        Workers (see :func:`asymptotics.grid_sweep`); with ``warm_start=True`` the sweep is one chain.
+    **point
+        The other parameters of the point, as for :func:`asymptotics.solve` (``alpha``, ``eps``, ``lam``,
+        ``attack``, ``reg``, ``loss``, ``data``, ``eps_test``, ``attack_test``).
 
-        >>> res = sweep("alpha", np.logspace(-1, 1, 10), eps=0.3, lam=0.01, attack="linf", reg="l1")
-        >>> res.column("adv_error")
+    Returns
+    -------
+    SweepResult
+        One :class:`FixedPoint` per value (None where it failed); errors are probabilities in [0, 1].
+
+    Raises
+    ------
+    InvalidParameter
+        An unknown ``param``, empty or non-finite ``values``, ``param`` also given in ``point``, or a bad point
+        (every point is checked before any work). A point that does not converge is recorded in ``failures``.
+
+    Examples
+    --------
+    >>> import asymptotics
+    >>> res = asymptotics.sweep("alpha", [0.3, 1.0, 3.0], eps=0.3, lam=0.01, attack="linf", reg="l1")
+    >>> res.column("boundary_error").round(4).tolist()
+    [0.0922, 0.0937, 0.0656]
     """
     from .grid import grid_sweep
 
@@ -82,11 +208,11 @@ def sweep(param: str, values, *, warm_start=True, progress=False, solver_options
         raise InvalidParameter("values", "must be a non-empty array of finite numbers")
     if param in point:
         raise InvalidParameter(param, "is the swept parameter: give it in values, not as a keyword")
-    grid = grid_sweep({param: vals}, continuation=param if warm_start else None, executor="serial",
-                      progress=progress, solver_options=solver_options, **point)
+    grid = grid_sweep({param: vals}, continuation=param if warm_start else None, executor=executor, jobs=jobs,
+                      address=address, cache=cache, progress=progress, solver_options=solver_options, **point)
     results = [FixedPoint(**r["result"]) if r["ok"] else None for r in grid.records]
     failures = [(float(r["params"][param]), r["error"]) for r in grid.records if not r["ok"]]
-    return SweepResult(param, vals, results, failures)
+    return SweepResult(param, vals, results, failures, grid.cached)
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,33 @@ OBSERVABLES = ("m", "q", "P", "P_test", "train_loss", "train_error", "gen_error"
 
 @dataclass(frozen=True)
 class ErmResult:
-    """Mean and standard deviation (ddof = 1) over seeds of every observable, with per-seed values and diagnostics."""
+    """Mean and standard deviation (ddof = 1) over seeds of every observable, with per-seed values and diagnostics.
+
+    Attributes
+    ----------
+    point : dict
+        The point (as for :func:`asymptotics.solve`).
+    d, n, n_test : int
+        Dimension, training-set size ``round(alpha d)`` and Monte-Carlo test points per seed.
+    seeds : tuple of int
+        The seed indices.
+    mean, std : dict
+        Observable name (:data:`simulate.OBSERVABLES`) -> mean and standard deviation over seeds (ddof = 1; NaN
+        for one seed). Errors are probabilities in [0, 1]; ``boundary_error = adv_error - gen_error``.
+    per_seed : tuple of dict
+        Every observable and the solver diagnostics of each seed.
+    seconds : float
+        Wall time of the whole call.
+
+    Examples
+    --------
+    >>> import simulate
+    >>> r = simulate.erm(alpha=0.5, eps=0.1, lam=0.1, d=100, seeds=3)
+    >>> r.seeds, r.n
+    ((0, 1, 2), 50)
+    >>> bool(0.0 <= r.mean["adv_error"] <= 1.0)
+    True
+    """
 
     point: dict
     d: int
@@ -58,11 +84,82 @@ class ErmResult:
         """Standard error of the mean of one observable."""
         return self.std[name] / math.sqrt(len(self.seeds))
 
+    def to_frame(self, summary: bool = False):
+        """The per-seed values as a ``pandas.DataFrame`` (needs the ``tables`` extra).
+
+        Parameters
+        ----------
+        summary : bool, default False
+            False: one row per seed (index ``seed``), one column per observable and numeric solver diagnostic.
+            True: one row per observable (index ``observable``), columns ``mean``, ``std`` (over seeds, ddof = 1)
+            and ``sem`` (standard error of the mean, ``std / sqrt(seeds)``).
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> import simulate
+        >>> r = simulate.erm(alpha=0.5, eps=0.1, lam=0.1, d=100, seeds=3)
+        >>> r.to_frame().shape
+        (3, 20)
+        >>> s = r.to_frame(summary=True)
+        >>> bool(abs(s.loc["adv_error", "mean"] - r.mean["adv_error"]) < 1e-15)
+        True
+        """
+        from asymptotics.tables import require
+
+        pd = require("pandas")
+        if summary:
+            return pd.DataFrame({"mean": [self.mean[k] for k in OBSERVABLES], "std": [self.std[k] for k in OBSERVABLES],
+                                 "sem": [self.sem(k) for k in OBSERVABLES]},
+                                index=pd.Index(list(OBSERVABLES), name="observable"))
+        return pd.DataFrame({k: self._seed_column(k) for k in self._seed_fields()},
+                            index=pd.Index(list(self.seeds), name="seed"))
+
+    def to_xarray(self):
+        """The per-seed values as an ``xarray.Dataset`` on the dimension ``seed`` (needs the ``tables`` extra).
+
+        Returns
+        -------
+        xarray.Dataset
+            One data variable per observable and numeric solver diagnostic, over ``seed``; attributes ``d``, ``n``,
+            ``n_test`` and ``point`` (JSON). ``ds.mean("seed")`` and ``ds.std("seed", ddof=1)`` give
+            :attr:`mean` and :attr:`std`.
+
+        Examples
+        --------
+        >>> import simulate
+        >>> ds = simulate.erm(alpha=0.5, eps=0.1, lam=0.1, d=100, seeds=3).to_xarray()
+        >>> ds["adv_error"].dims, ds.sizes["seed"]
+        (('seed',), 3)
+        """
+        from asymptotics.tables import json_attr, require
+
+        xr = require("xarray")
+        data = {k: (("seed",), self._seed_column(k)) for k in self._seed_fields()}
+        attrs = {"d": self.d, "n": self.n, "n_test": self.n_test, "point": json_attr(self.point),
+                 "seconds": float(self.seconds)}
+        return xr.Dataset(data, coords={"seed": np.asarray(self.seeds, dtype=np.int64)}, attrs=attrs)
+
+    def _seed_fields(self) -> list:
+        from asymptotics.tables import scalar_fields
+
+        return [k for k in scalar_fields(list(self.per_seed)) if k != "seed"]
+
+    def _seed_column(self, key: str) -> np.ndarray:
+        from asymptotics.tables import column
+
+        return column(list(self.per_seed), key)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     def __repr__(self) -> str:
         rows = "\n".join(f"  {k:<17} {self.mean[k]: .6g} +- {self.std[k]:.3g}" for k in OBSERVABLES)
+        rows = (f"  {'observable':<17} mean +- std over {len(self.seeds)} seeds (ddof=1; sem = std/sqrt(seeds)); "
+                f"errors are probabilities\n" + rows)
         solvers = sorted({s["solver"] for s in self.per_seed})
         worst = max(s["certificate"] for s in self.per_seed)
         return (f"ErmResult({self.point}, d={self.d}, n={self.n}, n_test={self.n_test}, seeds={len(self.seeds)})\n"

@@ -32,17 +32,32 @@ COMMAND_MODULES = (
 )
 
 
+DESCRIPTION = """\
+Theory and simulation of adversarially robust learning and implicit bias: solve the exact high-dimensional
+fixed-point equations of regularized adversarial ERM (solve, sweep, grid), check them against finite-d
+simulation (simulate, compare), compute Rademacher bounds and max-margin separators of a data file (bound,
+margin), and reproduce the papers' figures (figures). Errors are probabilities in [0, 1]; every command has
+--json. Run `robustbias COMMAND --help` for one command."""
+
+EPILOG = """\
+exit status: 0 done; 1 a sweep finished but some points failed (each failure on stderr); 2 bad input or an
+unusable path/file (one line naming it); 3 a single solve did not converge (one line with the hint).
+Conventions (factors of 2 included): docs/conventions.md."""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2 (argparse's default prints usage too)
         self.exit(2, f"robustbias: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="robustbias", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="robustbias", description=DESCRIPTION, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     from robustbias import __version__
 
-    parser.add_argument("--version", action="version", version=f"robustbias {__version__}")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    parser.add_argument("--version", action="version", version=f"robustbias {__version__}",
+                        help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, title="commands", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(sub)
     return parser
@@ -50,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def add_command(sub, name: str, help: str, description: str, **kwargs) -> argparse.ArgumentParser:
+    """Register a sub-command with its one-line ``help`` (in the command list) and its ``description`` (on its own
+    ``--help`` page, where the first paragraph is ``help``)."""
+    return sub.add_parser(name, help=help, description=f"{help[0].upper()}{help[1:]}. {description}", **kwargs)
 
 
 def emit(result, as_json: bool, text=None) -> None:
@@ -104,8 +125,11 @@ def _main(argv) -> int:
         print("robustbias: error: not enough memory for this input (use a smaller grid or dimension)",
               file=sys.stderr)
         return 2
+    as_json = getattr(args, "json", False)
     try:
-        emit(result, getattr(args, "json", False), getattr(args, "text", None))
+        emit(result, as_json, getattr(args, "text", None))
+        for path in getattr(args, "written", ()):   # files a command wrote besides its result (--plot)
+            print(f"robustbias: wrote {path}" if as_json else f"wrote {path}", file=sys.stderr if as_json else sys.stdout)
     except BrokenPipeError:      # output piped into `head` and the like
         sys.stderr.close()
     return _report_failures(result)
@@ -118,9 +142,13 @@ def _report_failures(result) -> int:
     failures = getattr(result, "failures", None)
     if not failures or not isinstance(failures, list) or not hasattr(result, "summary"):
         return 0
-    print(f"robustbias: {len(failures)} of {len(result.records)} points failed:", file=sys.stderr)
+    total = len(result.records) if hasattr(result, "records") else len(result.values)
+    print(f"robustbias: {len(failures)} of {total} points failed:", file=sys.stderr)
     for f in failures:
-        print(f"  {f['params']}: {f['error']}", file=sys.stderr)
+        if isinstance(f, dict):                       # GridResult: {"params", "error"}
+            print(f"  {f['params']}: {f['error']}", file=sys.stderr)
+        else:                                         # SweepResult: (value, error)
+            print(f"  {{{result.param!r}: {f[0]!r}}}: {f[1]}", file=sys.stderr)
     return 1
 
 

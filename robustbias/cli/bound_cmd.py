@@ -3,18 +3,23 @@ from __future__ import annotations
 
 import math
 
-from . import add_json_flag
+from . import add_command, add_json_flag
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("bound", help="Rademacher bounds and Monte-Carlo complexity of a robust linear class")
-    p.add_argument("--data", required=True, help="an .npz file with arrays X (n, d) and y (n,) in {-1, +1}")
-    p.add_argument("--r", default="2", help="constraint norm ||w||_r <= W (1, 2, ..., inf)")
-    p.add_argument("--p", default="inf", help="attack norm (inf for linf)")
-    p.add_argument("--eps", type=float, default=0.0)
-    p.add_argument("--W", type=float, default=1.0)
-    p.add_argument("--draws", type=int, default=200, help="Monte-Carlo sign vectors (0: bounds only)")
-    p.add_argument("--seed", type=int, default=0)
+    p = add_command(sub, "bound", "Rademacher bounds and Monte-Carlo complexity of a robust linear class",
+                    "For the class {x -> min_{||delta||_p <= eps} y <w, x + delta> : ||w||_r <= W} on the data of "
+                    "--data: the clean upper bound, the robust upper and lower bounds on its empirical Rademacher "
+                    "complexity, and a Monte-Carlo estimate with a confidence interval (docs/rademacher.md). "
+                    "A sample file: examples/gaussian_small.npz.")
+    p.add_argument("--data", required=True, metavar="FILE.npz",
+                   help="an .npz file with arrays X (n, d) and y (n,) in {-1, +1}")
+    p.add_argument("--r", default="2", help="constraint norm of the class, ||w||_r <= W: 1, 2, ..., inf (default 2)")
+    p.add_argument("--p", default="inf", help="attack norm ||delta||_p <= eps: 1, 2, ..., inf (default inf)")
+    p.add_argument("--eps", type=float, default=0.0, help="attack radius eps in the units of X (default 0)")
+    p.add_argument("--W", type=float, default=1.0, help="radius W of the constraint ||w||_r <= W (default 1)")
+    p.add_argument("--draws", type=int, default=200, help="Monte-Carlo sign vectors (0: bounds only; default 200)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the Monte-Carlo sign vectors (default 0)")
     add_json_flag(p)
     p.set_defaults(func=_bound, text=_text)
 

@@ -3,35 +3,50 @@ from __future__ import annotations
 
 import json
 
-from . import add_json_flag
+from . import add_command, add_json_flag
+
+#: the example in the help of ``figures make --set`` (tests/cli run it as written)
+SET_EXAMPLE = "robustbias figures make errors_vs_alpha --set n_alpha=8 --set 'r_values=[1,2]'"
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("figures", help="list and make the reproduced figures")
-    fsub = p.add_subparsers(dest="figures_command", required=True)
+    p = add_command(sub, "figures", "list, make and check the reproduced figures",
+                    "Each figure is one module with quick (CPU, minutes) and paper presets; it writes a PNG, the "
+                    "data behind it (JSON) and the parameters used (docs/figures.md).")
+    fsub = p.add_subparsers(dest="figures_command", required=True, title="figure commands", metavar="SUBCOMMAND")
 
-    pl = fsub.add_parser("list", help="list the registered figures")
+    pl = add_command(fsub, "list", "list the registered figures",
+                     "One line per figure: its name and title, and the optional packages it needs if they are "
+                     "missing.")
     add_json_flag(pl)
     pl.set_defaults(func=_list, text=_list_text)
 
-    for name, helptext in (("make", "make the named figures"), ("all", "make every figure")):
-        pm = fsub.add_parser(name, help=helptext)
+    for name, helptext, description in (
+            ("make", "make the named figures", "Computes and plots each named figure and prints the paths of the "
+                                               "files it wrote (PNG, data JSON, parameters JSON)."),
+            ("all", "make every figure", "Computes and plots every registered figure (torch figures need the deep "
+                                         "extra) and prints the paths of the files written.")):
+        pm = add_command(fsub, name, helptext, description)
         if name == "make":
             pm.add_argument("names", nargs="+", help="figure names (see `robustbias figures list`)")
-        pm.add_argument("--preset", default="quick", choices=["quick", "paper"])
-        pm.add_argument("--out", default="out/figures", help="output folder (PNG + data + parameters)")
+        pm.add_argument("--preset", default="quick", choices=["quick", "paper"],
+                        help="parameter set: quick (CPU, minutes) or paper (paper scale) (default quick)")
+        pm.add_argument("--out", default="out/figures", help="output folder (PNG + data + parameters; default "
+                                                             "out/figures)")
         pm.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
-                        help="override a preset parameter, e.g. --set 'alphas=[0.1,1]'")
+                        help=f"override a preset parameter (repeatable; the figure's parameters are in its "
+                             f"NAME.params.json), e.g. {SET_EXAMPLE}")
         pm.add_argument("--progress", action="store_true", help="show progress bars")
         add_json_flag(pm)
         pm.set_defaults(func=_make, text=_make_text)
 
-
-    pc = fsub.add_parser("check", help="check each figure's paper claims on its data (exit 1 if an expected "
-                                       "claim fails)")
+    pc = add_command(fsub, "check", "check each figure's paper claims on its data",
+                     "Evaluates the claims each figure declares as code on its data (made first if absent) and prints "
+                     "a table of measured values and verdicts; exit status 1 if a claim expected to hold fails.")
     pc.add_argument("names", nargs="*", help="figure names (default with --all: every figure)")
     pc.add_argument("--all", action="store_true", help="check every registered figure")
-    pc.add_argument("--preset", default="quick", choices=["quick", "paper"])
+    pc.add_argument("--preset", default="quick", choices=["quick", "paper"],
+                    help="parameter set of the data checked (default quick)")
     pc.add_argument("--out", default="out/figures", help="folder with the figures' data (made there if absent)")
     pc.add_argument("--remake", action="store_true", help="recompute the figures even if their data exist")
     pc.add_argument("--progress", action="store_true", help="show progress bars")
@@ -98,4 +113,5 @@ def _make(args):
 
 
 def _make_text(rows):
-    return "\n".join(f"{r['name']}: {r['png']} ({r['seconds']:.1f} s)" for r in rows)
+    return "\n".join(f"{r['name']} ({r['seconds']:.1f} s): wrote {r['png']}, {r['data']}, {r['params']}"
+                     for r in rows)

@@ -1,17 +1,20 @@
 """``robustbias simulate`` (finite-d robust ERM over seeds) and ``robustbias compare`` (theory vs simulation)."""
 from __future__ import annotations
 
-from . import add_json_flag
-from .solve import _add_point_arguments, _point
+from . import add_command, add_json_flag
+from .solve import _CONVENTIONS, _add_point_arguments, _point
 
 
 def _add_sim_arguments(p):
     p.add_argument("--seeds", type=int, default=5, help="repetitions (independent teacher/train/test streams)")
     p.add_argument("--n-test", type=int, default=None, help="Monte-Carlo test points per seed (default max(2000, d))")
-    p.add_argument("--solver", default="auto", help="auto, lbfgs, fista, clarabel, scs")
+    p.add_argument("--solver", default="auto", help="ERM solver: auto, lbfgs, fista, clarabel, scs (default auto: "
+                                                    "L-BFGS when smooth, FISTA otherwise, Clarabel for the hinge)")
     p.add_argument("--sim-tol", type=float, default=1e-8, help="certificate tolerance of every ERM solve")
     p.add_argument("--jobs", type=int, default=1, help="seeds in parallel (local worker processes)")
-    p.add_argument("--executor", default="joblib", choices=["serial", "joblib", "dask"])
+    p.add_argument("--executor", default="joblib", choices=["serial", "joblib", "dask"],
+                   help="where the seeds run: in this process, on local joblib workers, or on a Dask cluster "
+                        "(default joblib)")
     p.add_argument("--address", default=None, help="Dask scheduler address (with --executor dask)")
     p.add_argument("--cache", default=None, metavar="DIR", help="resumable cache of finished seeds")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
@@ -26,19 +29,29 @@ def _engine(args) -> dict:
 
 
 def add_parser(sub) -> None:
-    s = sub.add_parser("simulate", help="finite-d robust ERM at one point, mean and std over seeds")
+    s = add_command(sub, "simulate", "finite-d robust ERM at one point, mean and std over seeds",
+                    "Draws a teacher, n = round(alpha d) training points and a test set per seed, minimises the "
+                    "robust regularized objective with a certified solver, and prints every observable as "
+                    "mean +- standard deviation over the seeds (ddof = 1; the standard error of the mean is "
+                    "std/sqrt(seeds)). " + _CONVENTIONS)
     _add_point_arguments(s)
-    s.add_argument("--d", type=int, default=1000, help="dimension (n = round(alpha d))")
+    s.add_argument("--d", type=int, default=1000, help="dimension d; n = round(alpha d) (default 1000)")
     _add_sim_arguments(s)
     add_json_flag(s)
     s.set_defaults(func=_simulate, text=repr)
 
-    c = sub.add_parser("compare", help="theory vs simulation with a + b/d extrapolation")
+    c = add_command(sub, "compare", "theory vs simulation with a + b/d extrapolation",
+                    "Simulates the point at every dimension in --ds, fits each observable's seed means as a + b/d "
+                    "(weighted by their standard errors), and compares the extrapolated a (with its confidence "
+                    "interval) with the theory: z = (a - theory)/se(a). " + _CONVENTIONS)
     _add_point_arguments(c)
-    c.add_argument("--ds", default="250,500,1000,2000", help="comma-separated dimensions")
+    c.add_argument("--ds", default="250,500,1000,2000", help="comma-separated distinct dimensions (default "
+                                                              "250,500,1000,2000)")
     _add_sim_arguments(c)
     c.add_argument("--level", type=float, default=0.95, help="confidence level of the extrapolated value")
-    c.add_argument("--plot", default=None, metavar="PNG", help="write observable vs 1/d with the fit and theory")
+    c.add_argument("--plot", default=None, metavar="PNG", help="write each observable vs 1/d (seed means +- "
+                                                               "standard error), the fit and the theory to this "
+                                                               "file; its path is printed")
     add_json_flag(c)
     c.set_defaults(func=_compare, text=repr)
 
@@ -71,6 +84,7 @@ def _compare(args):
                      solver=args.solver, tol=args.sim_tol, level=args.level, **_engine(args))
     if args.plot:
         plot_comparison(result, args.plot)
+        args.written = [args.plot]
     return result
 
 
