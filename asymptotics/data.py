@@ -17,6 +17,35 @@ from .errors import InvalidParameter
 
 @dataclass(frozen=True)
 class DataModel:
+    """The data model: ``x ~ N(0, Sigma_x)`` in R^d, a teacher ``theta ~ N(0, rho Sigma_theta)`` and labels
+    ``y = sign(theta.x/sqrt(d) + tau z)`` with ``z ~ N(0, 1)``.
+
+    Default: isotropic (``Sigma_x = Sigma_theta = I``), ``rho = 1`` (so ``||theta||^2/d -> 1``), ``tau = 0`` (noiseless).
+
+    Parameters
+    ----------
+    rho : float, default 1.0
+        Teacher norm ``||theta||^2/d`` (> 0).
+    tau : float, default 0.0
+        Probit label noise (>= 0).
+    cov_x : numpy.ndarray, optional
+        Sigma_x as a spectrum (1-D, positive) or a symmetric positive-definite matrix (None: identity).
+    cov_teacher : numpy.ndarray, optional
+        Sigma_theta as a spectrum or a positive semi-definite matrix (None: identity).
+
+    Attributes
+    ----------
+    isotropic : bool
+        True when neither covariance is given.
+
+    Examples
+    --------
+    >>> from asymptotics import DataModel
+    >>> DataModel(rho=2.0, tau=0.1).to_dict()
+    {'rho': 2.0, 'tau': 0.1}
+    >>> DataModel().isotropic
+    True
+    """
     rho: float = 1.0
     tau: float = 0.0
     cov_x: np.ndarray | None = field(default=None, compare=False, repr=False)

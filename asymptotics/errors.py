@@ -13,12 +13,32 @@ from typing import Any
 
 
 class InvalidParameter(ValueError):
-    """A user-supplied parameter is outside its valid range; the message names it.
+    """A user-supplied parameter is outside its valid range; the message names it (a ``ValueError``).
+
+    Raised before any work is done, so ``except ValueError`` catches every bad input.
+
+    Parameters
+    ----------
+    name : str
+        The offending parameter, as the user wrote it (``"alpha"``, ``"--data"``, ...).
+    message : str
+        What is wrong with it, without the name.
 
     Attributes
     ----------
-    parameter : the name of the offending parameter (as the user wrote it: ``"alpha"``, ``"--data"``, ...)
-    message : what is wrong with it (without the name)
+    parameter : str
+        ``name``.
+    message : str
+        ``message``.
+
+    Examples
+    --------
+    >>> import asymptotics
+    >>> try:
+    ...     asymptotics.solve(alpha=-1.0, eps=0.1, lam=0.1)
+    ... except ValueError as err:
+    ...     print(type(err).__name__, "|", err)
+    InvalidParameter | alpha: must be > 0.0, got -1.0
     """
 
     def __init__(self, name: str, message: str):
@@ -31,15 +51,33 @@ class InvalidParameter(ValueError):
 
 
 class ConvergenceError(RuntimeError):
-    """An iterative solver stopped without meeting its tolerance.
+    """An iterative solver stopped without meeting its tolerance (it never returns silently wrong numbers).
+
+    Parameters
+    ----------
+    message : str
+        What did not converge.
+    last_iterate : dict or numpy.ndarray, optional
+        The last state reached.
+    residuals : list of float, optional
+        The residual of each iteration.
+    hint : str, optional
+        What to try next (more damping, a warm start, a smaller step, ...); appended to the message.
+    diagnostics : dict, optional
+        Solver-specific evidence (for the fixed point: the zero test's verdict, the number of starts tried, the
+        failed steps by kind and the best residual reached).
 
     Attributes
     ----------
-    last_iterate : the last state reached (dict of floats or array)
-    residuals : list of residuals, one per iteration
-    hint : what to try next (more damping, a warm start, a smaller step, ...)
-    diagnostics : dict of solver-specific evidence (for the fixed point: the zero test's verdict, the number of
-        starts tried, the failed steps by kind and the best residual reached)
+    last_iterate, residuals, hint, diagnostics
+        As given.
+
+    Examples
+    --------
+    >>> from asymptotics import ConvergenceError
+    >>> err = ConvergenceError("no fixed point", residuals=[1.0, 0.5], hint="more damping")
+    >>> str(err)
+    'no fixed point (last residual 5.000e-01 after 2 iterations). Hint: more damping'
     """
 
     def __init__(self, message: str, *, last_iterate: Any = None, residuals=None, hint: str = "",

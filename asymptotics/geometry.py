@@ -35,7 +35,42 @@ def dual_exponent(p: float) -> float:
 
 @dataclass(frozen=True)
 class Attack:
-    """An attack geometry. Build with :meth:`lp`, :meth:`mahalanobis` or :func:`parse_attack`."""
+    """An attack geometry: the set ``{delta : ||delta||_p <= eps}`` (lp) or ``{delta : delta^T Sigma_delta^{-1} delta <= eps^2}``
+    (Mahalanobis) and the attack term it adds to the margin.
+
+    Build one with :meth:`lp`, :meth:`mahalanobis` or :func:`parse_attack` (strings "linf", "l2", "l1", "l1.5").
+    In the training objective ``sum_i loss(y_i w.x_i/sqrt(d) - eps A(w)) + lam R(w)`` the attack term is
+    ``A(w) = ||w||_{p*} / d^{1/p*}`` for an lp attack (``1/p + 1/p* = 1``; ``||w||_1/d`` for linf, ``||w||_2/sqrt(d)``
+    for l2) and ``sqrt(w^T Sigma_delta w / d)`` for a Mahalanobis attack. In order parameters ``A = P^{1/p*}`` with
+    ``P = ||w||_{p*}^{p*}/d`` (lp) or ``P = w^T Sigma_delta w/d`` (Mahalanobis, ``A = sqrt(P)``); see
+    ``docs/conventions.md``.
+
+    Parameters
+    ----------
+    kind : {"lp", "mahalanobis"}
+        The family.
+    p : float
+        The attack norm's exponent, in [1, inf] (``inf`` for linf; 2 for Mahalanobis).
+    covariance : numpy.ndarray, optional
+        Sigma_delta of a Mahalanobis attack: a spectrum (1-D, positive) or a symmetric positive-definite matrix.
+
+    Attributes
+    ----------
+    dual_exponent : float
+        ``p* = p/(p-1)`` (1 for linf, inf for l1).
+    name : str
+        "linf", "l2", "l1.5", ... or "mahalanobis".
+
+    Examples
+    --------
+    >>> import math
+    >>> from asymptotics import Attack
+    >>> a = Attack.lp(math.inf)
+    >>> a.name, a.dual_exponent
+    ('linf', 1.0)
+    >>> a.term(4.0)          # A = P^{1/p*} = P for linf
+    4.0
+    """
 
     kind: str                      # "lp" or "mahalanobis"
     p: float                       # the attack norm's exponent (inf for linf; 2 for Mahalanobis)
@@ -129,7 +164,31 @@ _LP_PATTERN = re.compile(r"^l(inf|\d+(\.\d+)?)$")
 
 
 def parse_attack(attack) -> Attack:
-    """Parse "linf", "l2", "l1", "l1.5", an :class:`Attack`, or a float p."""
+    """Parse an attack given as a string, a number or an :class:`Attack` (the API's one place that reads strings).
+
+    Parameters
+    ----------
+    attack : str, float or Attack
+        "linf", "l2", "l1", "l<p>" with p >= 1 (e.g. "l1.5"), a float p >= 1 (``math.inf`` for linf), or an
+        :class:`Attack` (returned as is). A Mahalanobis attack needs its covariance: ``Attack.mahalanobis(S)``.
+
+    Returns
+    -------
+    Attack
+
+    Raises
+    ------
+    InvalidParameter
+        An unknown name, p < 1, or "mahalanobis" without a covariance.
+
+    Examples
+    --------
+    >>> from asymptotics import parse_attack
+    >>> parse_attack("l2")
+    Attack(kind='lp', p=2.0)
+    >>> parse_attack(1.5).dual_exponent
+    3.0
+    """
     if isinstance(attack, Attack):
         return attack
     if isinstance(attack, str):

@@ -23,6 +23,29 @@ from .errors import InvalidParameter
 
 
 class Loss(ABC):
+    """A margin loss ``l(u)``, applied to the robust margin ``u = y w.x/sqrt(d) - eps A(w)``.
+
+    Subclasses (registry :data:`asymptotics.LOSSES`: logistic ``log(1 + e^{-u})``, hinge ``max(0, 1 - u)``, square
+    ``(1 - u)^2/2``, exponential ``e^{-u}``) implement ``value``, the derivatives ``d1`` and ``d2``, and the proximal
+    map ``prox(w, V) = argmin_u l(u) + (u - w)^2/(2V)``; :meth:`from_sympy` builds one from a formula. Get one by
+    name with :func:`parse_loss`.
+
+    Attributes
+    ----------
+    name : str
+        The registry name.
+    smooth : bool
+        Whether ``l`` is twice differentiable (False for the hinge).
+    slope_at_zero : float
+        ``l'(0)``.
+
+    Examples
+    --------
+    >>> from asymptotics import parse_loss
+    >>> hinge = parse_loss("hinge")
+    >>> float(hinge.value(0.5)), hinge.smooth
+    (0.5, False)
+    """
     name: str = ""
     smooth: bool = True
     slope_at_zero: float = 0.0
@@ -151,6 +174,29 @@ LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (Logistic, Hinge, Squa
 
 
 def parse_loss(loss) -> Loss:
+    """Get a :class:`Loss` by name (or return a :class:`Loss` as is).
+
+    Parameters
+    ----------
+    loss : str or Loss
+        "logistic", "hinge", "square", "exponential", the name of a formula loss defined with
+        :meth:`Loss.from_sympy`, or a :class:`Loss`.
+
+    Returns
+    -------
+    Loss
+
+    Raises
+    ------
+    InvalidParameter
+        An unknown name.
+
+    Examples
+    --------
+    >>> from asymptotics import parse_loss
+    >>> parse_loss("logistic").name
+    'logistic'
+    """
     if isinstance(loss, Loss):
         return loss
     if isinstance(loss, str) and loss.strip().lower() in LOSSES:

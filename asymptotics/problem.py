@@ -19,6 +19,41 @@ from .regularizers import Regularizer, parse_regularizer
 
 @dataclass(frozen=True)
 class Problem:
+    """One point of the problem, parsed and validated: the sample ratio, attack, regularizer, loss and data model.
+
+    The API boundary turns the keyword arguments of a point (``solve(alpha=..., eps=..., attack="linf", ...)``) into
+    this object once, with :meth:`from_point`; every view (theory, simulation) reads it.
+
+    Parameters
+    ----------
+    alpha : float
+        Sample ratio ``n/d`` (> 0).
+    eps : float
+        Training attack size (>= 0): the objective has ``loss(y w.x/sqrt(d) - eps A(w))``.
+    lam : float
+        Regularization strength (>= 0): ``+ lam R(w)``.
+    attack : Attack
+        Training attack geometry.
+    reg : Regularizer
+        The regularizer ``R``.
+    loss : Loss
+        The margin loss.
+    data : DataModel
+        Data and teacher model.
+    eps_test : float
+        Test-time attack size (default in :meth:`from_point`: ``eps``).
+    attack_test : Attack
+        Test-time attack geometry (default: ``attack``).
+    spectra : Spectra
+        The joint spectra of the covariances (internal; built by :meth:`from_point`).
+
+    Examples
+    --------
+    >>> from asymptotics import Problem
+    >>> pb = Problem.from_point(alpha=1.0, eps=0.1, lam=0.1, attack="l2")
+    >>> pb.point()["attack"], pb.eps_test
+    ('l2', 0.1)
+    """
     alpha: float
     eps: float
     lam: float

@@ -16,6 +16,32 @@ from .errors import InvalidParameter
 
 @dataclass(frozen=True)
 class Regularizer:
+    """A regularizer ``R(w)`` of the objective ``... + lam R(w)``.
+
+    ``kind`` "lr": ``R(w) = sum_j |w_j|^r`` (no 1/r factor), r >= 1; "mahalanobis": ``R(w) = w^T Sigma_w w`` (no 1/2,
+    so ``Regularizer.mahalanobis(I)`` and l2 are the same problem); "formula": a penalty given as a sympy formula.
+    Build one with :meth:`lr`, :meth:`mahalanobis` or :func:`parse_regularizer`.
+
+    For a formula penalty ``r`` holds the :class:`FormulaPenalty` itself (it is what the prior receives in the
+    exponent's place: ``priors.prior_overlaps(hats, lam, reg.r, ...)``); it compares unequal to every number, so
+    code that tests ``reg.r == 1.0`` or ``reg.r == 2.0`` treats it as a general penalty, and arithmetic on it fails
+    loudly.
+
+    Parameters
+    ----------
+    kind : {"lr", "mahalanobis", "formula"}
+        The family.
+    r : float
+        The exponent of an lr penalty (2 for Mahalanobis; the penalty object for a formula).
+    covariance : numpy.ndarray, optional
+        Sigma_w of a Mahalanobis regularizer (spectrum or matrix).
+
+    Examples
+    --------
+    >>> from asymptotics import Regularizer
+    >>> Regularizer.lr(1.5)
+    Regularizer(kind='lr', r=1.5)
+    """
     kind: str                     # "lr" or "mahalanobis"
     r: float                      # exponent (2 for Mahalanobis)
     covariance: np.ndarray | None = field(default=None, compare=False, repr=False)  # Sigma_w
@@ -49,7 +75,29 @@ _PATTERN = re.compile(r"^l(\d+(\.\d+)?)$")
 
 
 def parse_regularizer(reg) -> Regularizer:
-    """Parse "l1", "l2", "l1.5", "ridge", a Regularizer, or a float r."""
+    """Parse a regularizer given as a string, a number or a :class:`Regularizer`.
+
+    Parameters
+    ----------
+    reg : str, float or Regularizer
+        "l1", "l2", "l<r>" with r >= 1 (e.g. "l1.5"), "ridge" (= l2), a float r >= 1, or a :class:`Regularizer`
+        (returned as is).
+
+    Returns
+    -------
+    Regularizer
+
+    Raises
+    ------
+    InvalidParameter
+        An unknown name or r < 1.
+
+    Examples
+    --------
+    >>> from asymptotics import parse_regularizer
+    >>> parse_regularizer("l1")
+    Regularizer(kind='lr', r=1.0)
+    """
     if isinstance(reg, Regularizer):
         return reg
     if isinstance(reg, str):
