@@ -55,7 +55,7 @@ class GridResult:
     >>> import asymptotics
     >>> g = asymptotics.grid_sweep({"alpha": [0.5, 2.0], "eps": [0.0, 0.2]}, lam=0.1)
     >>> g.grid("adv_error").round(3).tolist()
-    [[0.324, 0.417], [0.215, 0.327]]
+    [[0.324, 0.387], [0.185, 0.254]]
     """
 
     axes: dict
@@ -98,8 +98,8 @@ class GridResult:
         >>> g = asymptotics.grid_sweep({"alpha": [0.5, 2.0]}, eps=0.2, lam=0.1)
         >>> g.to_frame()[["alpha", "gen_error", "adv_error"]].round(3)
            alpha  gen_error  adv_error
-        0    0.5      0.329      0.417
-        1    2.0      0.221      0.327
+        0    0.5      0.325      0.387
+        1    2.0      0.189      0.254
         """
         from .tables import require
 
@@ -122,7 +122,7 @@ class GridResult:
         >>> ds["adv_error"].dims
         ('alpha', 'eps')
         >>> round(float(ds["adv_error"].sel(alpha=2.0, eps=0.2)), 3)
-        0.327
+        0.254
         """
         from .tables import column, json_attr, require, scalar_fields
 

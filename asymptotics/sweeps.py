@@ -49,7 +49,7 @@ class SweepResult:
     >>> import asymptotics
     >>> res = asymptotics.sweep("eps", [0.0, 0.2], alpha=1.0, lam=0.1, attack="linf", reg="l2")
     >>> res.column("adv_error").round(4).tolist()
-    [0.3166, 0.4158]
+    [0.2588, 0.3235]
     >>> res.summary()
     '2 points: 2 solved (0 from cache), 0 failed'
     """
@@ -94,8 +94,8 @@ class SweepResult:
         >>> res = asymptotics.sweep("lam", [0.1, 1.0], alpha=1.0, eps=0.1)
         >>> res.to_frame()[["lam", "m", "adv_error"]].round(4)
            lam       m  adv_error
-        0  0.1  0.8112     0.3449
-        1  1.0  0.2045     0.3521
+        0  0.1  0.7491     0.2911
+        1  1.0  0.1542     0.3087
         """
         from .tables import require
 
@@ -197,7 +197,7 @@ def sweep(param: str, values, *, warm_start=True, progress=False, solver_options
     >>> import asymptotics
     >>> res = asymptotics.sweep("alpha", [0.3, 1.0, 3.0], eps=0.3, lam=0.01, attack="linf", reg="l1")
     >>> res.column("boundary_error").round(4).tolist()
-    [0.0922, 0.0937, 0.0656]
+    [0.0422, 0.0725, 0.1045]
     """
     from .grid import grid_sweep
 
@@ -217,6 +217,33 @@ def sweep(param: str, values, *, warm_start=True, progress=False, solver_options
 
 @dataclass(frozen=True)
 class OptimalLambda:
+    """The regularization strength that minimises a metric of the fixed point (returned by :func:`optimal_lambda`).
+
+    Attributes
+    ----------
+    lam : float
+        The minimiser.
+    value : float
+        The metric at ``lam`` (an error is a probability in [0, 1]).
+    metric : str
+        The minimised :class:`FixedPoint` field.
+    fixed_point : FixedPoint
+        The solution at ``lam``.
+    evaluations : int
+        Fixed points solved during the search.
+    at_boundary : bool
+        True when ``lam`` is at an end of ``lam_bounds`` (the true minimiser may lie outside).
+    failures : dict
+        log10(lam) -> error message, for the lams that did not converge.
+
+    Examples
+    --------
+    >>> import asymptotics
+    >>> opt = asymptotics.optimal_lambda(alpha=1.0, eps=0.3, attack="linf", reg="l1", lam_bounds=(1e-2, 10.0),
+    ...                                  xatol=0.05)
+    >>> opt.fixed_point.adv_error == opt.value, opt.metric
+    (True, 'adv_error')
+    """
     lam: float
     value: float
     metric: str
@@ -232,10 +259,45 @@ class OptimalLambda:
 
 
 def optimal_lambda(metric="adv_error", lam_bounds=(1e-5, 10.0), *, xatol=1e-3, init=None, **point) -> OptimalLambda:
-    """Minimise ``metric`` (a FixedPoint field, default the robust error) over lam in ``lam_bounds``.
+    """Minimise ``metric`` of the fixed point over the regularization strength lam.
 
-    The search runs on log10(lam) with scipy's bounded Brent method (absolute tolerance ``xatol`` in log10 units).
-    ``at_boundary`` says the minimiser sits at an end of the bracket (widen ``lam_bounds`` to be sure).
+    The search runs on log10(lam) with scipy's bounded Brent method (absolute tolerance ``xatol`` in log10 units),
+    each evaluation warm-started from the closest lam already solved. Lams whose solve does not converge are skipped
+    and recorded in ``failures``.
+
+    Parameters
+    ----------
+    metric : str, default "adv_error"
+        A :class:`FixedPoint` field: "adv_error" (robust error), "gen_error", "boundary_error",
+        "estimation_error", "train_error" or "train_loss".
+    lam_bounds : (float, float), default (1e-5, 10.0)
+        The bracket of lam (both > 0).
+    xatol : float, default 1e-3
+        Absolute tolerance on log10(lam).
+    init : tuple, optional
+        A warm start ``(m, q, V, P)`` for the first evaluation.
+    **point
+        The point without lam, as for :func:`asymptotics.solve` (``alpha``, ``eps``, ``attack``, ``reg``, ``loss``,
+        ``data``, ...).
+
+    Returns
+    -------
+    OptimalLambda
+        ``lam``, the metric's ``value`` there (errors are probabilities), the :class:`FixedPoint`, the number of
+        ``evaluations`` and ``at_boundary`` (the minimiser sits at an end of the bracket: widen ``lam_bounds``).
+
+    Raises
+    ------
+    InvalidParameter
+        An unknown metric, a bad bracket or a bad point.
+
+    Examples
+    --------
+    >>> import asymptotics
+    >>> opt = asymptotics.optimal_lambda(alpha=1.0, eps=0.3, attack="linf", reg="l1", lam_bounds=(1e-2, 10.0),
+    ...                                  xatol=0.05)
+    >>> round(float(opt.lam), 3), round(opt.value, 4), opt.at_boundary
+    (0.083, 0.3593, False)
     """
     if metric not in METRICS:
         raise InvalidParameter("metric", f"must be one of {METRICS}, got {metric!r}")
@@ -277,6 +339,31 @@ def optimal_lambda(metric="adv_error", lam_bounds=(1e-5, 10.0), *, xatol=1e-3, i
 
 @dataclass(frozen=True)
 class OptimalRegOrder:
+    """The regularization order that minimises a metric after optimising lam (returned by :func:`optimal_reg_order`).
+
+    Attributes
+    ----------
+    r_star : float
+        The best order r of ``R(w) = sum_j |w_j|^r``.
+    value : float
+        ``min_lam metric`` at ``r_star``.
+    metric : str
+        The minimised :class:`FixedPoint` field.
+    r_values : numpy.ndarray
+        The grid of r.
+    values : numpy.ndarray
+        ``min_lam metric`` for every r of the grid.
+    lams : numpy.ndarray
+        The optimal lam for every r of the grid.
+
+    Examples
+    --------
+    >>> import asymptotics
+    >>> best = asymptotics.optimal_reg_order(r_values=[1.0, 2.0], alpha=1.0, eps=0.1, lam_bounds=(1e-2, 1.0),
+    ...                                      refine=False)
+    >>> sorted(best.to_dict())
+    ['lams', 'metric', 'r_star', 'r_values', 'value', 'values']
+    """
     r_star: float
     value: float
     metric: str
@@ -291,9 +378,37 @@ class OptimalRegOrder:
 
 def optimal_reg_order(r_values=None, metric="adv_error", lam_bounds=(1e-5, 10.0), *, refine=True,
                       **point) -> OptimalRegOrder:
-    """r* = argmin over r of (min over lam of ``metric``) on a grid of r (default 1..3), refined by Brent.
+    """The best regularization order: ``r* = argmin_r min_lam metric`` for the lr regularizer ``R(w) = sum_j |w_j|^r``.
 
-    ``point`` holds alpha, eps, attack, loss, ...; the regularizer is l_r. Returns the profile over the grid too.
+    The paper's question of which regularization norm is best for a given attack size: for every r of the grid,
+    lam is optimised by :func:`optimal_lambda`; with ``refine`` the best grid value is refined by Brent's method
+    between its neighbours.
+
+    Parameters
+    ----------
+    r_values : array_like of float, optional
+        The grid of r (each >= 1; default 1, 1.25, ..., 3).
+    metric : str, default "adv_error"
+        The minimised :class:`FixedPoint` field.
+    lam_bounds : (float, float), default (1e-5, 10.0)
+        The bracket of lam for every r.
+    refine : bool, default True
+        Refine r* between the grid neighbours of the best grid value.
+    **point
+        The point without lam and reg (``alpha``, ``eps``, ``attack``, ``loss``, ``data``, ...).
+
+    Returns
+    -------
+    OptimalRegOrder
+        ``r_star``, its metric ``value``, and the profile over the grid (``values``, optimal ``lams``).
+
+    Examples
+    --------
+    >>> import asymptotics
+    >>> best = asymptotics.optimal_reg_order(r_values=[1.0, 2.0], alpha=1.0, eps=0.1, lam_bounds=(1e-2, 1.0),
+    ...                                      refine=False)
+    >>> best.r_star, best.values.round(4).tolist()
+    (2.0, [0.3121, 0.2866])
     """
     if "reg" in point or "lam" in point:
         raise InvalidParameter("reg", "reg and lam are optimised: do not pass them")
