@@ -68,8 +68,37 @@ def _norm(name: str, r, cov, d: int) -> BallNorm:
 
 
 def dimension_factor(r=None, p=math.inf, d: int = 1, *, cov_w=None, cov_delta=None) -> float:
-    """C = sup_{||w|| <= 1} ||w||_{p*}: max(1, d^{1/p* - 1/r}) for lr balls (exact), or
-    sqrt(lambda_max(Sigma_w^{-1/2} Sigma_delta Sigma_w^{-1/2})) when either norm is Mahalanobis."""
+    """The dimension factor ``C = sup_{||w|| <= 1} ||w||_{p*}`` of a robust linear class.
+
+    ``C = max(1, d^{1/p* - 1/r})`` for lr balls (exact), or ``sqrt(lambda_max(Sigma_w^{-1/2} Sigma_delta
+    Sigma_w^{-1/2}))`` when either norm is Mahalanobis (docs/rademacher.md).
+
+    Parameters
+    ----------
+    r : float or str, optional
+        The constraint norm ``||w||_r <= W`` (1, 2, ..., inf; default 2 unless ``cov_w`` is given).
+    p : float or str, default inf
+        The attack norm ``||delta||_p <= eps`` ("linf", 2, ...); its dual exponent is p*.
+    d : int, default 1
+        The dimension.
+    cov_w : numpy.ndarray, optional
+        Sigma_w of a Mahalanobis constraint norm ``sqrt(w^T Sigma_w w)``.
+    cov_delta : numpy.ndarray, optional
+        Sigma_delta of a Mahalanobis attack.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import math
+    >>> from asymptotics import dimension_factor
+    >>> dimension_factor(r=2, p=math.inf, d=100)      # sup ||w||_1 over the unit l2 ball: sqrt(d)
+    10.0
+    >>> dimension_factor(r=1, p=math.inf, d=100)
+    1.0
+    """
     d = V.integer("d", d, low=1)
     if cov_w is not None or cov_delta is not None:
         Sw = np.eye(d) if cov_w is None else _as_matrix("Sigma_w", cov_w, d)
@@ -166,11 +195,43 @@ def clean_bound(X, norm: BallNorm, W: float) -> float:
 
 
 def rademacher_bound(X, y=None, *, r=2.0, p=math.inf, eps=0.0, W=1.0, cov_w=None, cov_delta=None) -> RademacherBound:
-    """Upper and lower bounds on the empirical Rademacher complexity of the robust class F~ on the sample X.
+    """Upper and lower bounds on the empirical Rademacher complexity of the robust class ``F~`` on the sample X.
 
-    ``p`` is the attack norm ("linf", 2, ...), ``r`` the constraint norm (or ``cov_w`` for Mahalanobis),
-    ``cov_delta`` a Mahalanobis attack. The lower bound uses only the attack term (the clean part needs R_S(F),
-    which ``empirical_rademacher`` estimates).
+    ``F~ = {(x, y) -> y <w, x> - eps ||w||_{p*} : ||w||_r <= W}`` (raw inner products; see the module docstring and
+    docs/rademacher.md): upper ``R_S(F) + eps W C E|s| / n`` with the Kakade-Sridharan-Tewari clean bound, lower
+    ``eps W C E|s| / (2n)`` (the clean part needs R_S(F), which :func:`empirical_rademacher` estimates).
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, d)
+        The sample.
+    y : numpy.ndarray, shape (n,), optional
+        Labels in {-1, +1} (the bounds do not depend on them; accepted for symmetry with
+        :func:`empirical_rademacher`).
+    r : float or str, default 2.0
+        The constraint norm (1, 2, ..., inf).
+    p : float or str, default inf
+        The attack norm.
+    eps : float, default 0.0
+        The attack radius (raw units of X).
+    W : float, default 1.0
+        The radius of the constraint ``||w||_r <= W``.
+    cov_w, cov_delta : numpy.ndarray, optional
+        Mahalanobis constraint norm / attack.
+
+    Returns
+    -------
+    RademacherBound
+        ``clean_upper``, ``robust_upper``, ``robust_lower``, ``dimension_factor``, the attack terms, ``n``, ``d``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asymptotics import rademacher_bound
+    >>> X = np.random.default_rng(0).standard_normal((50, 10))
+    >>> b = rademacher_bound(X, r=2, p=np.inf, eps=0.1)
+    >>> round(b.clean_upper, 4), round(b.robust_upper, 4), bool(b.dimension_factor == np.sqrt(10))
+    (0.7346, 0.7701, True)
     """
     X, _ = _check_data(X, np.ones(len(X)) if y is None else y)
     eps = V.nonnegative("eps", eps)
@@ -290,12 +351,43 @@ def _cvx_concave_sup(u, c, W, norm, attack_ps, cov_delta):
 
 def empirical_rademacher(X, y, *, r=2.0, p=math.inf, eps=0.0, W=1.0, cov_w=None, cov_delta=None, draws=200,
                          seed=0) -> EmpiricalRademacher:
-    """Monte-Carlo estimate of R_S(F~) with the exact inner supremum (see the module docstring).
+    """Monte-Carlo estimate of the empirical Rademacher complexity ``R_S(F~)`` with the exact inner supremum.
 
-    Returns the mean over ``draws`` Rademacher vectors (from ``numpy.random.default_rng(seed)``, drawn as
-    antithetic pairs sigma, -sigma, which leaves the mean unbiased and removes the first-order noise of the
-    +-eps s A(w) term), its standard error over pairs and a 95% normal confidence interval, and the clean
-    complexity R_S(F) from the same draws.
+    The mean over ``draws`` Rademacher vectors (from ``numpy.random.default_rng(seed)``, drawn as antithetic pairs
+    sigma, -sigma, which leaves the mean unbiased and removes the first-order noise of the +-eps s A(w) term), its
+    standard error over pairs and a 95% normal confidence interval, and the clean complexity R_S(F) from the same
+    draws. Where the inner supremum has no closed form it is a convex program (s >= 0) or a bracket (s < 0,
+    ``exact_inner=False``).
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, d)
+        The sample.
+    y : numpy.ndarray, shape (n,)
+        Labels in {-1, +1}.
+    r, p, eps, W, cov_w, cov_delta
+        The class, as for :func:`rademacher_bound`.
+    draws : int, default 200
+        Rademacher vectors (an even number is used: antithetic pairs).
+    seed : int, default 0
+        Seed of the sign vectors.
+
+    Returns
+    -------
+    EmpiricalRademacher
+        ``estimate``, ``ci_low``, ``ci_high``, ``stderr``, ``draws``, ``clean_estimate``, ``exact_inner``,
+        ``bracket_width``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asymptotics import empirical_rademacher, rademacher_bound
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((50, 10)); y = np.sign(X[:, 0])
+    >>> est = empirical_rademacher(X, y, r=2, p=np.inf, eps=0.1, draws=20)
+    >>> bound = rademacher_bound(X, y, r=2, p=np.inf, eps=0.1)
+    >>> bound.robust_lower <= est.estimate <= bound.robust_upper
+    True
     """
     X, y = _check_data(X, y)
     eps = V.nonnegative("eps", eps)
@@ -325,11 +417,48 @@ def empirical_rademacher(X, y, *, r=2.0, p=math.inf, eps=0.0, W=1.0, cov_w=None,
 
 
 def robust_margin_bound(w, X, y, *, eps, gamma, r=2.0, p=math.inf, delta=0.05, complexity=None) -> dict:
-    """Robust margin generalization bound for a trained linear predictor w (Mohri et al. 2018, Thm 5.8 form):
+    """Robust margin generalization bound for a trained linear predictor w (Mohri et al. 2018, Thm 5.8 form).
 
-        R_eps(w) <= (1/n) sum_i 1[y_i <w, x_i> - eps ||w||_{p*} <= gamma] + (2/gamma) R_S(F~) + 3 sqrt(log(2/delta)/(2n))
+    ``R_eps(w) <= (1/n) sum_i 1[y_i <w, x_i> - eps ||w||_{p*} <= gamma] + (2/gamma) R_S(F~)
+    + 3 sqrt(log(2/delta)/(2n))``, with the class radius ``W = ||w||_r``.
 
-    with the class radius W = ||w||_r; R_S(F~) defaults to the upper bound of ``rademacher_bound``.
+    Parameters
+    ----------
+    w : numpy.ndarray, shape (d,)
+        The predictor.
+    X : numpy.ndarray, shape (n, d)
+        The sample.
+    y : numpy.ndarray, shape (n,)
+        Labels in {-1, +1}.
+    eps : float
+        The attack radius.
+    gamma : float
+        The margin (> 0).
+    r : float or str, default 2.0
+        The norm defining the class radius ``W = ||w||_r``.
+    p : float or str, default inf
+        The attack norm.
+    delta : float, default 0.05
+        The bound holds with probability >= 1 - delta.
+    complexity : float, optional
+        R_S(F~) (default: the upper bound of :func:`rademacher_bound`).
+
+    Returns
+    -------
+    dict
+        ``empirical_margin_loss``, ``complexity_term``, ``confidence_term``, ``bound`` (their sum; a bound on a
+        probability, informative only when < 1) and ``W``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asymptotics import robust_margin_bound
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((50, 10)); y = np.sign(X[:, 0])
+    >>> w = np.eye(10)[0]
+    >>> out = robust_margin_bound(w, X, y, eps=0.1, gamma=0.1)
+    >>> out["empirical_margin_loss"], out["W"]
+    (0.14, 1.0)
     """
     X, y = _check_data(X, y)
     w = np.asarray(w, dtype=np.float64).ravel()
