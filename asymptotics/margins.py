@@ -47,6 +47,21 @@ class Norm:
     """A norm on the weights: ``lp`` (``p`` in [1, inf]) or Mahalanobis ``sqrt(w^T M w)``.
 
     Build with :func:`parse_norm` ("l1", "l2", "linf", "l1.5", a float p, or a positive-definite matrix/spectrum M).
+
+    Parameters
+    ----------
+    kind : {"lp", "mahalanobis"}
+        The family.
+    p : float
+        The exponent (2 for Mahalanobis).
+    matrix : numpy.ndarray, optional
+        M of a Mahalanobis norm.
+
+    Examples
+    --------
+    >>> from asymptotics import parse_norm
+    >>> parse_norm("l1.5")
+    Norm(kind='lp', p=1.5)
     """
 
     kind: str
@@ -106,7 +121,29 @@ _LP = re.compile(r"^l(inf|\d+(\.\d+)?)$")
 
 
 def parse_norm(norm) -> Norm:
-    """Parse "l1", "l2", "linf", "l<p>" (p >= 1), a float p, a :class:`Norm`, or a PD matrix / spectrum (Mahalanobis)."""
+    """Parse a weight norm given as a string, a number, a :class:`Norm` or a matrix.
+
+    Parameters
+    ----------
+    norm : str, float, Norm or array_like
+        "l1", "l2", "linf", "l<p>" (p >= 1), a float p, a :class:`Norm`, or a positive-definite matrix / positive
+        spectrum M (Mahalanobis ``sqrt(w^T M w)``).
+
+    Returns
+    -------
+    Norm
+
+    Raises
+    ------
+    InvalidParameter
+        An unknown name, p < 1, or a matrix that is not positive definite.
+
+    Examples
+    --------
+    >>> from asymptotics import parse_norm
+    >>> parse_norm("linf")
+    Norm(kind='lp', p=inf)
+    """
     if isinstance(norm, Norm):
         return norm
     if isinstance(norm, str):
@@ -163,8 +200,25 @@ def _geometry(norm, eps, attack):
 def normalized_margin(w, X, y, norm="l2") -> float:
     """Geometric margin ``min_i y_i <w, x_i> / ||w||`` in the algorithm's norm (``norm="linf"``: divide by ||w||_inf).
 
+    Parameters
+    ----------
+    w : array_like, shape (d,)
+        The separator (any scale).
+    X : array_like, shape (m, d)
+        The data.
+    y : array_like, shape (m,)
+        Labels in {-1, +1}.
+    norm : str or Norm, default "l2"
+        The normalisation of w.
+
+    Returns
+    -------
+    float
+        Negative when some point is misclassified.
+
     Examples
     --------
+    >>> from asymptotics import normalized_margin
     >>> normalized_margin([1.0, 1.0], [[1.0, 2.0]], [1.0], norm="linf")
     3.0
     """
@@ -184,6 +238,31 @@ def robust_margin(w, X, y, eps, attack="linf", norm="l2") -> float:
 
     ``attack`` is the input-perturbation geometry (p), ``norm`` the normalisation of w; e.g. the ``adv_margininf`` of
     the robust spec is ``robust_margin(w, X, y, eps, attack="linf", norm="l1")``.
+
+    Parameters
+    ----------
+    w : array_like, shape (d,)
+        The separator (any scale).
+    X : array_like, shape (m, d)
+        The data.
+    y : array_like, shape (m,)
+        Labels in {-1, +1}.
+    eps : float
+        Attack radius (raw units of X).
+    attack : str or Attack, default "linf"
+        The input attack geometry; its dual norm ``||w||_{p*}`` enters the margin.
+    norm : str or Norm, default "l2"
+        The normalisation of w.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from asymptotics import robust_margin
+    >>> round(robust_margin([1.0, 1.0], [[4.0, 1.0], [1.0, 2.0]], [1.0, 1.0], eps=0.1, attack="linf", norm="l2"), 6)
+    1.979899
     """
     eps = V.nonnegative("eps", eps)
     att = parse_attack(attack)
@@ -199,15 +278,39 @@ def robust_margin(w, X, y, eps, attack="linf", norm="l2") -> float:
 class MaxMargin:
     """Solution of the (robust) max-margin program, with the evidence (primal, dual, multipliers).
 
+    Returned by :func:`max_margin`. Raw inner products and unnormalised norms (no 1/sqrt(d)); ``z_i = y_i x_i``.
+
     Attributes
     ----------
-    w : unit-norm maximiser (``||w|| = 1`` in ``norm``).
-    margin : ``gamma* = max_{||w||<=1} min_i <w, z_i> - eps ||w||_{p*}`` (primal value).
-    w_min_norm : solution of ``min ||w|| s.t. <w, z_i> - eps ||w||_{p*} >= 1`` (= ``w / margin``).
-    multipliers : KKT multipliers of ``min 1/2||w||^2`` s.t. the same constraints; ``sum = 1/margin^2``.
-    dual_value : optimal value of the dual program (equals ``margin`` up to solver tolerance).
-    active : indices i with ``<w_min_norm, z_i> - eps ||w_min_norm||_{p*} <= 1 + 1e-6``.
-    elastic_net_lam : Dinkelbach weight ``eps / margin`` of the equivalent elastic-net program.
+    w : numpy.ndarray
+        Unit-norm maximiser (``||w|| = 1`` in ``norm``).
+    margin : float
+        ``gamma* = max_{||w||<=1} min_i <w, z_i> - eps ||w||_{p*}`` (primal value).
+    w_min_norm : numpy.ndarray
+        Solution of ``min ||w|| s.t. <w, z_i> - eps ||w||_{p*} >= 1`` (= ``w / margin``).
+    multipliers : numpy.ndarray
+        KKT multipliers of ``min 1/2||w||^2`` s.t. the same constraints; ``sum = 1/margin^2``.
+    dual_value : float
+        Optimal value of the dual program (equals ``margin`` up to solver tolerance).
+    active : numpy.ndarray
+        Indices i with ``<w_min_norm, z_i> - eps ||w_min_norm||_{p*} <= 1 + 1e-6``.
+    norm : str
+        The normalisation of w.
+    eps : float
+        The input attack radius.
+    attack : str or None
+        The attack geometry (None when eps = 0).
+    solver : str
+        "highs" (LP) or "clarabel" (cvxpy).
+    elastic_net_lam : float
+        Dinkelbach weight ``eps / margin`` of the equivalent elastic-net program.
+
+    Examples
+    --------
+    >>> from asymptotics import max_margin
+    >>> r = max_margin([[4.0, 1.0], [1.0, 2.0]], [1.0, 1.0], norm="l2")
+    >>> round(r.margin ** 2, 8), r.active.tolist()          # gamma* = sqrt(5) (spec margins, oracle B)
+    (5.0, [1])
     """
 
     w: np.ndarray
@@ -437,11 +540,17 @@ def max_margin(X, y, norm="linf", eps=0.0, attack=None) -> MaxMargin:
 
     Parameters
     ----------
-    X : (m, d) array; y : (m,) labels in {-1, +1}.
-    norm : the normalisation of w ("l1", "l2", "linf", "l<p>", float p, or a PD matrix/spectrum for Mahalanobis).
+    X : array_like, shape (m, d)
+        The data.
+    y : array_like, shape (m,)
+        Labels in {-1, +1}.
+    norm : str, float, Norm or array_like, default "linf"
+        The normalisation of w ("l1", "l2", "linf", "l<p>", float p, or a PD matrix/spectrum for Mahalanobis).
         ``"linf"`` is the sign-descent margin ``min_i y_i <w, x_i> / ||w||_inf``.
-    eps : input attack radius (raw units, no ``sqrt(d)``); 0 gives the clean program.
-    attack : attack geometry ("linf", "l2", "l<p>", or an :class:`Attack`); default "linf" (dual norm l1).
+    eps : float, default 0.0
+        Input attack radius (raw units, no ``sqrt(d)``); 0 gives the clean program.
+    attack : str or Attack, optional
+        Attack geometry ("linf", "l2", "l<p>", or an :class:`Attack`); default "linf" (dual norm l1).
 
     Returns
     -------
@@ -502,7 +611,27 @@ def max_margin(X, y, norm="linf", eps=0.0, attack=None) -> MaxMargin:
 def robust_separability_radius(X, y, attack="linf") -> float:
     """``eps*(S) = max_{w != 0} min_i y_i <w, x_i> / ||w||_{p*}``: S is eps-robustly separable iff eps < eps*(S).
 
-    For an linf attack this is the l1 max margin (an LP). Returns 0.0 when the data are not linearly separable.
+    For an linf attack this is the l1 max margin (an LP).
+
+    Parameters
+    ----------
+    X : array_like, shape (m, d)
+        The data.
+    y : array_like, shape (m,)
+        Labels in {-1, +1}.
+    attack : str or Attack, default "linf"
+        The input attack geometry.
+
+    Returns
+    -------
+    float
+        0.0 when the data are not linearly separable.
+
+    Examples
+    --------
+    >>> from asymptotics import robust_separability_radius
+    >>> robust_separability_radius([[4.0, 1.0], [1.0, 2.0]], [1.0, 1.0], attack="linf")
+    1.75
     """
     att = parse_attack(attack)
     try:
@@ -517,7 +646,35 @@ def elastic_net_max_margin(X, y, norm="l2", lam=0.0, penalty="l1") -> np.ndarray
     """Direction (unit ``norm``) solving ``min ||v|| + lam ||v||_penalty s.t. y_i <v, x_i> >= 1`` (Clarabel).
 
     With ``lam = eps / gamma*`` (:attr:`MaxMargin.elastic_net_lam`) and ``penalty`` the attack's dual norm this is the
-    Dinkelbach-equivalent form of the robust program ``P_norm(eps)`` (robust spec §2.2 fact 2): same direction.
+    Dinkelbach-equivalent form of the robust program ``P_norm(eps)`` (robust spec section 2.2, fact 2): same direction.
+
+    Parameters
+    ----------
+    X : array_like, shape (m, d)
+        The data.
+    y : array_like, shape (m,)
+        Labels in {-1, +1}.
+    norm : str or Norm, default "l2"
+        The norm of the objective and of the returned direction.
+    lam : float, default 0.0
+        Weight of the penalty norm (>= 0).
+    penalty : str or Norm, default "l1"
+        The penalty norm (the attack's dual norm: l1 for an linf attack).
+
+    Returns
+    -------
+    numpy.ndarray
+        The unit-norm direction.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asymptotics import elastic_net_max_margin, max_margin
+    >>> X = np.array([[4.0, 1.0], [1.0, 2.0]]); y = np.array([1.0, 1.0])
+    >>> robust = max_margin(X, y, norm="l2", eps=0.1, attack="linf")
+    >>> v = elastic_net_max_margin(X, y, norm="l2", lam=robust.elastic_net_lam, penalty="l1")
+    >>> bool(np.allclose(v, robust.w, atol=1e-6))
+    True
     """
     import cvxpy as cp
 

@@ -34,7 +34,34 @@ from .margins import Norm, _clarabel, _data, _linprog, attack_norm, parse_norm
 
 @dataclass(frozen=True)
 class KKTResidual:
-    """Stationarity evidence for ``w`` (see module docstring). ``gap = 1 - beta_star``."""
+    """Stationarity evidence for a separator ``w`` of the max-margin program (returned by :func:`kkt_residual`).
+
+    Attributes
+    ----------
+    stationarity : float
+        Dual-norm distance of ``w_hat`` from the cone spanned by the active ``z_i`` (0 at a KKT point).
+    complementary_slackness : float
+        ``sum_i lam_i (q_i - 1)``.
+    multipliers : numpy.ndarray
+        The stationarity multipliers ``lam_i >= 0``.
+    beta_star : float
+        The best alignment; ``gap = 1 - beta_star`` is the Bregman/Fenchel-Young gap.
+    norm_sq_over_L : float
+        ``||w_hat||^2 / L`` (equals ``sum(lam)`` at a KKT point).
+    norm : str
+        The algorithm's norm.
+    active_coordinates : int
+        Size of the active set of the duality map.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asymptotics import kkt_residual, max_margin
+    >>> X = np.array([[4.0, 1.0], [1.0, 2.0]]); y = np.array([1.0, 1.0])
+    >>> res = kkt_residual(max_margin(X, y, norm="l2").w_min_norm, X, y, norm="l2")
+    >>> bool(res.stationarity < 1e-8), bool(res.gap < 1e-12)
+    (True, True)
+    """
 
     stationarity: float
     complementary_slackness: float
@@ -67,7 +94,25 @@ class KKTResidual:
 
 # ---------------------------------------------------------------------------------------------------------------
 def fenchel_young_gap(x, s, norm="l2") -> float:
-    """``F(x, s) = 1/2 ||x||^2 + 1/2 ||s||_*^2 - <s, x> >= 0``; zero iff ``s in d(1/2||.||^2)(x)``."""
+    """``F(x, s) = 1/2 ||x||^2 + 1/2 ||s||_*^2 - <s, x> >= 0``; zero iff ``s in d(1/2||.||^2)(x)``.
+
+    Parameters
+    ----------
+    x, s : array_like, shape (d,)
+        The primal point and the dual vector.
+    norm : str or Norm, default "l2"
+        The norm ``||.||`` (``||.||_*`` its dual).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from asymptotics import fenchel_young_gap
+    >>> fenchel_young_gap([1.0, 0.0], [1.0, 0.0]), fenchel_young_gap([1.0, 0.0], [0.0, 1.0])
+    (0.0, 1.0)
+    """
     nrm = parse_norm(norm)
     x = np.asarray(x, dtype=np.float64)
     s = np.asarray(s, dtype=np.float64)
@@ -75,7 +120,25 @@ def fenchel_young_gap(x, s, norm="l2") -> float:
 
 
 def alignment(w, v, norm="l2") -> float:
-    """``beta(w, v) = <w, v> / (||w|| ||v||_*)`` in [-1, 1] (Hoelder); 1 iff v is in the duality-map cone of w."""
+    """``beta(w, v) = <w, v> / (||w|| ||v||_*)`` in [-1, 1] (Hoelder); 1 iff v is in the duality-map cone of w.
+
+    Parameters
+    ----------
+    w, v : array_like, shape (d,)
+        The vectors (``||.||`` is ``norm``, ``||.||_*`` its dual).
+    norm : str or Norm, default "l2"
+        The norm.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from asymptotics import alignment
+    >>> alignment([1.0, 0.0], [2.0, 0.0])
+    1.0
+    """
     nrm = parse_norm(norm)
     w = np.asarray(w, dtype=np.float64)
     v = np.asarray(v, dtype=np.float64)
@@ -125,6 +188,35 @@ def flow_alignment(w, X, y, norm="l2", loss="exp", eps=0.0, attack=None) -> floa
 
     The loss weights are computed in log space, ``e^{-(q_i - q_min)}`` (exp) and ``sigma(-q_i)/sigma(-q_min)``
     (logistic), so any scale of w works; ``1 - beta`` is the Bregman/Fenchel-Young gap of the current direction.
+
+    Parameters
+    ----------
+    w : array_like, shape (d,)
+        The current iterate (any scale).
+    X : array_like, shape (m, d)
+        The data.
+    y : array_like, shape (m,)
+        Labels in {-1, +1}.
+    norm : str or Norm, default "l2"
+        The algorithm's norm.
+    loss : {"exp", "logistic"}, default "exp"
+        The loss L.
+    eps : float, default 0.0
+        Attack radius of the robust loss.
+    attack : str or Attack, optional
+        Attack geometry (default linf when eps > 0).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asymptotics import flow_alignment, max_margin
+    >>> X = np.array([[4.0, 1.0], [1.0, 2.0]]); y = np.array([1.0, 1.0])
+    >>> round(flow_alignment(50 * max_margin(X, y, norm="l2").w, X, y, norm="l2"), 6)   # at the max-margin direction
+    1.0
     """
     H, q = _rows(w, X, y, eps, attack)
     V.choice("loss", loss, ("exp", "logistic"))
@@ -202,12 +294,21 @@ def kkt_residual(w, X, y, norm="l2", eps=0.0, attack=None, L=1.0, tau=1e-3) -> K
 
     Parameters
     ----------
-    w : (d,) separator of any scale with positive (robust) margin; X, y : the data.
-    norm : the algorithm's norm ("l1", "l2", "linf", "l<p>" or a PD matrix).
-    eps, attack : robust constraints; ``a`` in ``d||w||_{p*}`` is fixed at sign(w) (sign(0) = 0) for an linf attack,
+    w : array_like, shape (d,)
+        Separator of any scale with positive (robust) margin.
+    X : array_like, shape (m, d)
+        The data.
+    y : array_like, shape (m,)
+        Labels in {-1, +1}.
+    norm : str, float, Norm or array_like, default "l2"
+        The algorithm's norm ("l1", "l2", "linf", "l<p>" or a PD matrix).
+    eps, attack : float, str
+        Robust constraints; ``a`` in ``d||w||_{p*}`` is fixed at sign(w) (sign(0) = 0) for an linf attack,
         ``w/||w||_2`` for l2, so for sparse w under linf attacks the residual is an upper bound.
-    L : homogeneity order in the identity ``sum(lam) = ||w_hat||^2 / L`` (1 for linear models).
-    tau : active-set tolerance for the l1/linf duality maps (relative to ``||w_hat||_inf``).
+    L : float, default 1.0
+        Homogeneity order in the identity ``sum(lam) = ||w_hat||^2 / L`` (1 for linear models).
+    tau : float, default 1e-3
+        Active-set tolerance for the l1/linf duality maps (relative to ``||w_hat||_inf``).
 
     Returns
     -------
@@ -215,6 +316,15 @@ def kkt_residual(w, X, y, norm="l2", eps=0.0, attack=None, L=1.0, tau=1e-3) -> K
         ``stationarity`` (dual-norm distance, solved by NNLS for l2, HiGHS for l1/linf, Clarabel otherwise),
         ``complementary_slackness`` ``sum lam_i (q_i - 1)``, the stationarity ``multipliers``, ``beta_star`` and
         ``gap = 1 - beta_star``, ``norm_sq_over_L = ||w_hat||^2 / L``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asymptotics import kkt_residual, max_margin
+    >>> X = np.array([[4.0, 1.0], [1.0, 2.0]]); y = np.array([1.0, 1.0])
+    >>> res = kkt_residual(max_margin(X, y, norm="l2").w_min_norm, X, y, norm="l2")
+    >>> round(float(res.multipliers.sum()), 6), round(res.norm_sq_over_L, 6)     # sum(lam) = ||w||^2 = 1/gamma*^2
+    (0.2, 0.2)
     """
     nrm = parse_norm(norm)
     L = V.positive("L", L)
@@ -259,7 +369,36 @@ def kkt_residual(w, X, y, norm="l2", eps=0.0, attack=None, L=1.0, tau=1e-3) -> K
 
 
 def stationarity_gap(w, X, y, norm="l2", eps=0.0, attack=None) -> float:
-    """The scale-free Bregman/Fenchel-Young gap ``1 - beta*(w_hat)`` alone (see :func:`kkt_residual`)."""
+    """The scale-free Bregman/Fenchel-Young gap ``1 - beta*(w_hat)`` alone (see :func:`kkt_residual`).
+
+    Parameters
+    ----------
+    w : array_like, shape (d,)
+        A separator of any scale with positive (robust) margin.
+    X : array_like, shape (m, d)
+        The data.
+    y : array_like, shape (m,)
+        Labels in {-1, +1}.
+    norm : str or Norm, default "l2"
+        The algorithm's norm.
+    eps : float, default 0.0
+        Attack radius of the robust constraints.
+    attack : str or Attack, optional
+        Attack geometry.
+
+    Returns
+    -------
+    float
+        0 at a KKT direction of the max-margin program.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asymptotics import max_margin, stationarity_gap
+    >>> X = np.array([[4.0, 1.0], [1.0, 2.0]]); y = np.array([1.0, 1.0])
+    >>> stationarity_gap(max_margin(X, y, norm="l2").w, X, y) < 1e-12, stationarity_gap([1.0, 0.0], X, y) > 0.01
+    (True, True)
+    """
     nrm = parse_norm(norm)
     H, q = _rows(w, X, y, eps, attack)
     qmin = float(np.min(q))
