@@ -29,7 +29,54 @@ DEFAULT_INIT = (0.5, 1.0, 1.0, 1.0)
 
 @dataclass(frozen=True)
 class FixedPoint:
-    """A solved point: order parameters, their conjugates, errors, and the evidence of convergence."""
+    """A solved point: order parameters, their conjugates, errors, and the evidence of convergence.
+
+    Returned by :func:`solve`. Conventions (docs/conventions.md): ``m = w^T Sigma_x theta/d``, ``q = w^T Sigma_x w/d``,
+    ``P = ||w||_{p*}^{p*}/d`` (lp attack) or ``w^T Sigma_delta w/d`` (Mahalanobis), ``V`` the response; errors are
+    probabilities in [0, 1] and ``boundary_error = adv_error - gen_error``.
+
+    Attributes
+    ----------
+    m, q, V, P : float
+        Order parameters (overlap with the teacher, self-overlap, response, attack functional).
+    m_hat, q_hat, V_hat, P_hat : float
+        Their conjugates.
+    gen_error : float
+        Clean test error ``P(y sign(w.x) < 0)``.
+    adv_error : float
+        Robust test error against the test-time attack.
+    boundary_error : float
+        ``adv_error - gen_error``.
+    train_error, train_loss : float
+        Robust training error (a probability) and mean training loss.
+    estimation_error : float
+        ``E||w/||w|| - theta/||theta|| ||^2`` in order parameters.
+    attack_term, test_attack_term : float
+        ``eps A(P)`` (the training margin shift) and ``eps_test A_test(P_test)``.
+    P_test : float
+        The attack functional of the test-time attack geometry.
+    converged : bool
+        True for every returned point (a solve that does not converge raises ``ConvergenceError``).
+    iterations : int
+        Iterations of the successful attempt.
+    residual : float
+        Final residual.
+    seconds : float
+        Wall time.
+    point : dict
+        The inputs, so that a result explains itself.
+    trivial : bool
+        The minimiser is w = 0, certified by the exact zero test.
+    certificate : dict
+        How the point was found and checked (see :func:`solve` and docs/certificate.md).
+
+    Examples
+    --------
+    >>> import asymptotics
+    >>> fp = asymptotics.solve(alpha=1.0, eps=0.1, lam=0.1)
+    >>> bool(fp.boundary_error == fp.adv_error - fp.gen_error), fp.converged
+    (True, True)
+    """
 
     m: float
     q: float
@@ -425,8 +472,14 @@ def solve(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, 
     eps_test, attack_test : test-time attack size and geometry (default: as in training).
     init : (m, q, V, P) warm start (finite, q, V, P > 0, m^2 < (rho_x + tau^2) q).
     tol : residual tolerance (relative change of q, V, P and change of atanh(m / sqrt(rho' q))).
-    max_iter : iteration budget of the first attempt; blend : damping in (0, 1];
-    anderson : Anderson memory (0 for plain damped iteration); fast_paths : use closed forms where they exist.
+    max_iter : int
+        Iteration budget of the first attempt.
+    blend : float
+        Damping in (0, 1].
+    anderson : int
+        Anderson memory (0 for plain damped iteration).
+    fast_paths : bool
+        Use closed forms where they exist.
     strategy : "auto" (the start, then dispersed restarts, then continuation) or "continuation" (the continuation
         path only; a second, independent route to the same fixed point, used by the tests).
 
@@ -448,11 +501,12 @@ def solve(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, 
     (``asymptotics.trivial.zero_test``); an iterate that collapses to q ~ 0 otherwise is a failed step (undone,
     damped, Anderson memory cleared), then a failed start. The ERM is convex, so the fixed point is unique: every
     start that converges gives the same point. Equations: docs/derivations.md; the certificate: docs/certificate.md.
-    Example::
 
-        >>> fp = solve(alpha=1.0, eps=0.3, lam=0.05, attack="linf", reg="l2")
-        >>> round(fp.m, 3), round(fp.q, 3), fp.certificate["method"]
-        (1.04, 2.294, 'cold')
+    Examples
+    --------
+    >>> fp = solve(alpha=1.0, eps=0.3, lam=0.05, attack="linf", reg="l2")
+    >>> round(fp.m, 3), round(fp.q, 3), fp.certificate["method"]
+    (1.041, 2.294, 'cold')
     """
     pb = Problem.from_point(alpha, eps, lam, attack, reg, loss, data, eps_test, attack_test)
     tol = V.positive("tol", tol)
