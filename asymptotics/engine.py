@@ -134,11 +134,47 @@ def _code_of(fn) -> tuple:
 
 def map_points(fn: Callable, points: Sequence[dict], *, jobs: int = 1, executor: str = "joblib", address=None,
                cache=None, progress=None, desc: str = "points") -> list[dict]:
-    """Evaluate ``fn(params) -> dict`` (a picklable module-level function) on every point, with the same executors
-    and resumable cache as theory sweeps. Returns records ``{"params", "ok", "result", "error", "cached"}`` in input
-    order. ``fn`` should draw its randomness from ``cache.seed_sequence(params)`` so that results do not depend on
-    the number of workers or the order of execution. The cache key fingerprints the source of ``asymptotics`` and of
-    ``fn``'s top-level package (see ``cache.code_fingerprint``)."""
+    """Evaluate ``fn(params) -> dict`` on every point with the sweep engine (serial, joblib workers or Dask) and an
+    optional resumable cache.
+
+    ``fn`` should draw its randomness from :func:`asymptotics.seed_sequence` ``(params)`` so that results do not
+    depend on the number of workers or the order of execution. The cache key fingerprints the source of
+    ``asymptotics`` and of ``fn``'s top-level package (see ``cache.code_fingerprint``), so changed code never serves
+    old numbers.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(params: dict) -> dict``; a module-level function (picklable) for process or Dask workers.
+    points : sequence of dict
+        The parameters of each point (JSON-serialisable).
+    jobs : int, default 1
+        Local worker processes.
+    executor : {"serial", "joblib", "dask"}, default "joblib"
+        Where the points run.
+    address : str or distributed.Client, optional
+        The Dask scheduler (with ``executor="dask"``).
+    cache : str or path, optional
+        Folder of the resumable on-disk cache (None: no cache).
+    progress : bool, optional
+        Show a progress bar (None: when attached to a terminal).
+    desc : str, default "points"
+        The progress bar's label.
+
+    Returns
+    -------
+    list of dict
+        ``{"params", "ok", "result", "error", "cached"}`` per point, in input order; a point whose ``fn`` raised has
+        ``ok=False`` and the error text.
+
+    Examples
+    --------
+    >>> from asymptotics import map_points
+    >>> def square(params):
+    ...     return {"y": params["x"] ** 2}
+    >>> [r["result"]["y"] for r in map_points(square, [{"x": 1.0}, {"x": 3.0}], executor="serial")]
+    [1.0, 9.0]
+    """
     from .cache import code_version, prepare_folder
 
     version = code_version(*_code_of(fn))

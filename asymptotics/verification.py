@@ -22,9 +22,32 @@ FIELDS = ("m", "q", "V", "P")
 
 @dataclass(frozen=True)
 class Verification:
-    """``agree``: every route that converged reached ``fp`` (within ``rel``); ``routes``: routes tried;
-    ``converged``: routes that converged; ``max_rel_diff``: the largest relative difference in (m, q, V, P)
-    (0 for a collapse confirmed by every route); ``detail``: what disagreed, if anything."""
+    """The verdict of :func:`verify_fixed_point`: do independent routes reach the same fixed point?
+
+    Attributes
+    ----------
+    agree : bool
+        Every route that converged reached ``fp`` (within ``rel``).
+    verified : bool
+        At least one independent route converged and all agree (False: unverified, which is not wrong).
+    routes : int
+        Routes tried (dispersed starts, a continuation path).
+    converged : int
+        Routes that converged.
+    max_rel_diff : float
+        The largest relative difference in (m, q, V, P) (0 for a collapse confirmed by every route).
+    zero_test : dict
+        The exact zero test's verdict at the point.
+    detail : str
+        What disagreed, if anything.
+
+    Examples
+    --------
+    >>> import asymptotics
+    >>> v = asymptotics.verify_fixed_point(asymptotics.solve(alpha=1.0, eps=0.1, lam=0.1))
+    >>> v.agree, v.verified, v.max_rel_diff < 1e-6
+    (True, True, True)
+    """
 
     agree: bool
     verified: bool
@@ -59,6 +82,13 @@ def verify_fixed_point(fp: FixedPoint, *, rel: float = 1e-5, tol: float = 1e-11)
     Returns
     -------
     Verification
+
+    Examples
+    --------
+    >>> import asymptotics
+    >>> fp = asymptotics.solve(alpha=1.0, eps=0.3, lam=0.05, attack="linf", reg="l2")
+    >>> asymptotics.verify_fixed_point(fp).agree
+    True
     """
     point = dict(fp.point)
     pb = Problem.from_point(**point)
