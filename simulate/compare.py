@@ -43,6 +43,42 @@ PROBABILITIES = ("train_error", "gen_error", "adv_error")
 
 @dataclass(frozen=True)
 class Extrapolation:
+    """One observable compared between theory and simulation: seed means fitted as ``a + b/d`` and extrapolated to
+    d -> inf.
+
+    Attributes
+    ----------
+    name : str
+        The observable (see :data:`simulate.OBSERVABLES`; errors are probabilities in [0, 1]).
+    theory : float
+        The value of :func:`asymptotics.solve` at the point.
+    intercept : float
+        The extrapolated value ``a`` (d -> inf).
+    intercept_se : float
+        Its standard error (from the seed standard errors).
+    slope : float
+        ``b`` of the fit.
+    ci_low, ci_high : float
+        The confidence interval ``a +- z_{(1+level)/2} se(a)`` (clipped to [0, 1] for probabilities).
+    z : float or None
+        ``(a - theory) / se(a)``; None when the standard error is 0 (see ``z_note``).
+    z_largest_d : float or None
+        The same test with the largest d alone, without extrapolation.
+    chi2 : float
+        Goodness of fit of the line.
+    means, sems : tuple of float
+        Seed means and their standard errors at each d.
+    z_note : str or None
+        Why ``z`` is None (zero variance), with the exact-agreement verdict.
+
+    Examples
+    --------
+    >>> import simulate
+    >>> c = simulate.compare(dict(alpha=0.5, eps=0.1, lam=0.1), ds=(100, 200), seeds=2, n_test=500)
+    >>> row = c.rows["adv_error"]
+    >>> len(row.means), bool(row.ci_low <= row.intercept <= row.ci_high)
+    (2, True)
+    """
     name: str
     theory: float
     intercept: float
@@ -60,6 +96,32 @@ class Extrapolation:
 
 @dataclass(frozen=True)
 class Comparison:
+    """Theory vs simulation at one point (returned by :func:`compare`): one :class:`Extrapolation` per observable.
+
+    Attributes
+    ----------
+    point : dict
+        The point.
+    ds : tuple of int
+        The simulated dimensions.
+    seeds : int
+        Seeds per dimension.
+    level : float
+        Confidence level of the intervals.
+    rows : dict
+        Observable name -> :class:`Extrapolation`.
+    simulations : tuple of ErmResult
+        The raw simulation at each d.
+    max_abs_z : float
+        The largest ``|z|`` over the observables that have one (0 if none has).
+
+    Examples
+    --------
+    >>> import simulate
+    >>> c = simulate.compare(dict(alpha=0.5, eps=0.1, lam=0.1), ds=(100, 200), seeds=2, n_test=500)
+    >>> list(c.rows)[:3], c.ds
+    (['m', 'q', 'P'], (100, 200))
+    """
     point: dict
     ds: tuple
     seeds: int
@@ -69,7 +131,7 @@ class Comparison:
 
     @property
     def max_abs_z(self) -> float:
-        """The largest |z| over the observables that have one (0 if none has)."""
+        """The largest ``|z|`` over the observables that have one (0 if none has)."""
         return max((abs(r.z) for r in self.rows.values() if r.z is not None), default=0.0)
 
     def to_dict(self) -> dict:
@@ -136,13 +198,24 @@ def compare(point: dict, ds=(250, 500, 1000, 2000), seeds=5, *, n_test=None, sol
         Dimensions to simulate.
     seeds : int
         Seeds per dimension (>= 2 for standard errors).
-    n_test, solver, tol, n_jobs, executor, address, cache, progress : passed to :func:`simulate.erm` (the sweep
-        engine: parallel seeds on joblib or Dask, resumable cache of finished seeds)
-    level : confidence level of the interval on the extrapolated value
+    n_test, solver, tol, n_jobs, executor, address, cache, progress
+        Passed to :func:`simulate.erm` (the sweep engine: parallel seeds on joblib or Dask, resumable cache of
+        finished seeds).
+    level : float, default 0.95
+        Confidence level of the interval on the extrapolated value.
 
     Returns
     -------
-    Comparison : one :class:`Extrapolation` per observable in ``COMPARED`` and the raw simulations.
+    Comparison
+        One :class:`Extrapolation` per observable in ``COMPARED`` and the raw simulations.
+
+    Examples
+    --------
+    >>> import simulate
+    >>> c = simulate.compare(dict(alpha=0.5, eps=0.1, lam=0.1), ds=(100, 200), seeds=2, n_test=500)
+    >>> row = c.rows["adv_error"]
+    >>> round(row.theory, 4), bool(abs(row.z) < 4)          # theory within a few standard errors
+    (0.3557, True)
     """
     if not isinstance(point, dict):
         raise InvalidParameter("point", f"expected a dict of solve() arguments, got {type(point).__name__}")

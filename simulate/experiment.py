@@ -260,11 +260,16 @@ def erm(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, ep
     base : root entropy of the streams
     n_jobs, executor, address : seeds in parallel (see :mod:`asymptotics.engine`: "serial", "joblib" processes, or
         "dask" with a scheduler address or Client); the numbers do not depend on them
-    cache : folder of the resumable cache of finished seeds (None: no cache); progress : show a progress bar
+    cache : str or path, optional
+        Folder of the resumable cache of finished seeds (None: no cache).
+    progress : bool, default False
+        Show a progress bar.
 
     Returns
     -------
     ErmResult
+        Mean and standard deviation over seeds (ddof = 1) of every observable (errors are probabilities in [0, 1]),
+        with the per-seed values; ``.to_frame()`` / ``.to_xarray()`` give them as tables.
 
     Raises
     ------

@@ -56,14 +56,41 @@ def smoothness(pb: Problem) -> tuple[bool, bool, bool]:
 
 
 class RobustObjective:
-    """F(w) for one problem ``pb`` and one training set (X, y). See the module docstring for the formula.
+    """The robust objective F(w) for one problem ``pb`` and one training set (X, y).
+
+    ``F(w) = sum_i loss(y_i w.x_i/sqrt(d) - eps A(w)) + lam R(w)``, with the attack term ``A`` and the regularizer
+    ``R`` of ``pb`` (the conventions of :mod:`asymptotics`; the module docstring has the details).
+
+    Parameters
+    ----------
+    pb : asymptotics.Problem
+        The point (alpha, eps, lam, attack, regularizer, loss).
+    X : numpy.ndarray, shape (n, d)
+        The training inputs.
+    y : numpy.ndarray, shape (n,)
+        Labels in {-1, +1}.
 
     Attributes
     ----------
-    Z : (n, d) array, rows ``y_i x_i / sqrt(d)`` (C-contiguous float64; the only O(nd) data the solvers read)
-    smooth_attack : bool, A is differentiable away from w = 0 (p* in (1, inf) or Mahalanobis) or eps = 0
-    smooth_reg : bool, R is differentiable (r > 1 or Mahalanobis)
-    code : the numba loss code
+    Z : numpy.ndarray, shape (n, d)
+        Rows ``y_i x_i / sqrt(d)`` (C-contiguous float64; the only O(nd) data the solvers read).
+    smooth_attack : bool
+        A is differentiable away from w = 0 (p* in (1, inf) or Mahalanobis) or eps = 0.
+    smooth_reg : bool
+        R is differentiable (r > 1 or Mahalanobis).
+    code : int
+        The numba loss code.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asymptotics import Problem
+    >>> from simulate import RobustObjective
+    >>> pb = Problem.from_point(alpha=0.5, eps=0.1, lam=0.1)
+    >>> X = np.random.default_rng(0).standard_normal((50, 100)); y = np.sign(X[:, 0])
+    >>> obj = RobustObjective(pb, X, y)
+    >>> bool(np.isclose(obj.value(np.zeros(100)), 50 * np.log(2)))     # 50 logistic losses at margin 0
+    True
     """
 
     def __init__(self, pb: Problem, X: np.ndarray, y: np.ndarray):

@@ -40,7 +40,40 @@ from .objective import RobustObjective
 
 @dataclass(frozen=True)
 class Solution:
-    """A minimiser and the evidence for it."""
+    """A minimiser of the robust objective and the evidence for it (returned by :func:`simulate.solve`).
+
+    Attributes
+    ----------
+    w : numpy.ndarray
+        The minimiser.
+    objective : float
+        The objective at ``w``.
+    solver : str
+        "lbfgs", "fista", "clarabel" or "scs".
+    certificate : float
+        The certificate's value (relative KKT residual, or the cvxpy solver's gap/feasibility measure).
+    certificate_kind : str
+        What ``certificate`` measures.
+    tol : float
+        The tolerance it met.
+    iterations : int
+        Iterations of the solver.
+    passes : int
+        Passes over the data (objective and gradient evaluations).
+    seconds : float
+        Wall time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asymptotics import Problem
+    >>> from simulate import RobustObjective, solve
+    >>> pb = Problem.from_point(alpha=0.5, eps=0.1, lam=0.1)
+    >>> X = np.random.default_rng(0).standard_normal((50, 100)); y = np.sign(X[:, 0])
+    >>> sol = solve(RobustObjective(pb, X, y), tol=1e-8)
+    >>> sol.solver, bool(sol.certificate <= sol.tol)
+    ('fista', True)
+    """
 
     w: np.ndarray = field(repr=False)
     objective: float          # F(w) evaluated through the asymptotics objects
@@ -92,15 +125,36 @@ def solve(obj: RobustObjective, solver: str = "auto", tol: float = 1e-8, max_ite
     Parameters
     ----------
     obj : RobustObjective
-    solver : "auto" | "lbfgs" | "fista" | "clarabel" | "scs"
-    tol : relative KKT residual (numba solvers) or gap/feasibility tolerance (cvxpy solvers)
-    max_iter : iteration cap
-    w0 : warm start (default 0)
+        The objective (a problem and a training set).
+    solver : {"auto", "lbfgs", "fista", "clarabel", "scs"}, default "auto"
+        "auto": L-BFGS when everything is smooth, FISTA otherwise, Clarabel for the hinge loss.
+    tol : float, default 1e-8
+        Relative KKT residual (numba solvers) or gap/feasibility tolerance (cvxpy solvers).
+    max_iter : int, default 50000
+        Iteration cap.
+    w0 : numpy.ndarray, optional
+        Warm start (default 0).
+
+    Returns
+    -------
+    Solution
+        The minimiser with its certificate.
 
     Raises
     ------
     InvalidParameter : unknown solver, or a solver that cannot handle the problem (e.g. L-BFGS on an l1 term).
     ConvergenceError : the certificate is not met.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asymptotics import Problem
+    >>> from simulate import RobustObjective, solve
+    >>> pb = Problem.from_point(alpha=0.5, eps=0.1, lam=0.1, attack="l2", reg="l2")
+    >>> X = np.random.default_rng(0).standard_normal((50, 100)); y = np.sign(X[:, 0])
+    >>> sol = solve(RobustObjective(pb, X, y), solver="lbfgs")
+    >>> sol.solver, sol.w.shape
+    ('lbfgs', (100,))
     """
     tol = V.positive("tol", tol)
     max_iter = V.integer("max_iter", max_iter, low=1)
