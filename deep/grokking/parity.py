@@ -1,4 +1,4 @@
-r"""(n, k)-sparse parity data: x uniform on {-1, +1}^n, y = prod_{i in S} x_i with |S| = k.
+r"""(n, k)-sparse parity data: x uniform on {-1, +1}^n, y = prod_{i in S} x_i with ``|S| = k``.
 
 The training set (``n_train`` points) is drawn from ``seed``, the test set from ``test_seed`` (fixed across seeds as in
 the paper, but with 2,000 points by default instead of 100 so that test accuracy is not granular at 1 %).
