@@ -16,6 +16,10 @@ tau = lam a [r = 1] + P_hat b [p* = 1], curvature c = V_hat s + 2 lam a [r = 2] 
 forms of ``closed_forms.soft_threshold_moments``. Other exponents use Gauss-Legendre in t with G = tau + sigma t^2
 (the substitution smooths the x^{1/(r-1)} behaviour at the threshold) and the numba kernel ``power_prox``.
 
+A formula penalty f (``Regularizer.from_sympy``) replaces lam a |x|^r by lam a f(x): its kink f'(0+) joins the
+threshold (tau += lam a f'(0+)), and the root of c x + lam a (f'(x) - f'(0+)) + [attack] = |G| - tau comes from the
+formula's generated kernel (``FormulaPenalty.prior_prox``) on the same quadrature.
+
 An l1 attack (p* = inf) makes the attack term eps ||w||_inf: its conjugate acts as a box |x| <= B with
 P = B = ||w||_inf, fixed by  < E[(|G| - h(B))_+] > = P_hat  where h(B) is the |G| at which the free solution
 reaches B (docs/derivations.md).
@@ -32,6 +36,7 @@ from scipy.special import ndtr
 from . import _kernels
 from .closed_forms import soft_threshold_moments
 from .quadrature import legendre
+from .regularizers import FormulaPenalty
 
 T_MAX = 14.0                # integrate G up to tau + T_MAX * sigma (tail mass < 1e-44)
 PRIOR_NODES = 96
@@ -50,10 +55,16 @@ class ScalarPenalty:
     k2: np.ndarray             # coefficient of x^e2 (non-quadratic attack term), or zeros
     e2: float
     box: float = math.inf      # |x| <= box (l1 attack)
+    formula: object = None     # FormulaPenalty: coefficient kf of f(x) (its kink f'(0+) is already in tau)
+    kf: np.ndarray | None = None
+
+    @property
+    def has_formula(self) -> bool:
+        return self.formula is not None and bool(np.any(self.kf))
 
     @property
     def is_soft_threshold(self) -> bool:
-        return not np.any(self.k1) and not np.any(self.k2) and math.isinf(self.box)
+        return not np.any(self.k1) and not np.any(self.k2) and math.isinf(self.box) and not self.has_formula
 
     def stationarity(self, x):
         """h(x) = |G| at which the free solution equals x >= 0."""
@@ -62,6 +73,8 @@ class ScalarPenalty:
             h = h + self.k1 * self.e1 * x ** (self.e1 - 1.0)
         if np.any(self.k2):
             h = h + self.k2 * self.e2 * x ** (self.e2 - 1.0)
+        if self.has_formula:
+            h = h + self.kf * self.formula.slope_excess(x)
         return h
 
 
@@ -74,7 +87,12 @@ def scalar_penalty(hats, lam, reg_exponent, dual_exponent, spectra, box=math.inf
     tau = zeros.copy()
     k1, k2 = zeros, zeros
     r, ps = reg_exponent, dual_exponent
-    if r == 1.0:
+    formula, kf = None, None
+    if isinstance(r, FormulaPenalty):        # Regularizer.from_sympy: r holds the penalty
+        formula, kf = r, lam * a
+        tau = tau + lam * a * r.kink
+        r = 2.0                              # e1: unused (k1 = 0)
+    elif r == 1.0:
         tau = tau + lam * a
     elif r == 2.0:
         c = c + 2.0 * lam * a
@@ -86,7 +104,7 @@ def scalar_penalty(hats, lam, reg_exponent, dual_exponent, spectra, box=math.inf
         c = c + 2.0 * P_hat * b
     elif not math.isinf(ps):
         k2 = P_hat * b
-    return ScalarPenalty(sigma, c, tau, k1, r, k2, ps if not math.isinf(ps) else 2.0, box)
+    return ScalarPenalty(sigma, c, tau, k1, r, k2, ps if not math.isinf(ps) else 2.0, box, formula, kf)
 
 
 @dataclass(frozen=True)
@@ -126,15 +144,26 @@ def _numeric_moments(pen: ScalarPenalty, exponents):
         top = np.clip((hB[:, None] - tau) / sigma, 0.0, T_MAX)
         tail = 2.0 * (1.0 - ndtr(hB / np.maximum(pen.sigma, 1e-300)))   # P(|G| > h(B)): clipped at the box
     t_max = np.sqrt(top)
-    t = 0.5 * t_max * (1.0 + x_nodes[None, :])
-    wt = 0.5 * t_max * w_nodes[None, :]
+    kinks = _formula_kink_fields(pen)
+    if kinks is None:
+        t = 0.5 * t_max * (1.0 + x_nodes[None, :])
+        wt = 0.5 * t_max * w_nodes[None, :]
+    else:   # a formula penalty with breakpoints: w~(G) kinks at those fields, one Gauss-Legendre panel between each
+        tk = np.sqrt(np.clip((kinks - tau) / sigma, 0.0, top))
+        edges = np.sort(np.concatenate([np.zeros_like(t_max), tk, t_max], axis=1), axis=1)
+        half, mid = 0.5 * (edges[:, 1:] - edges[:, :-1]), 0.5 * (edges[:, 1:] + edges[:, :-1])
+        t = (mid[:, :, None] + half[:, :, None] * x_nodes[None, None, :]).reshape(len(sigma), -1)
+        wt = (half[:, :, None] * w_nodes[None, None, :]).reshape(len(sigma), -1)
     u = tau / sigma + t * t
     G = sigma * u
     dens = 4.0 * t * wt * np.exp(-0.5 * u * u) * _INV_SQRT_2PI      # 2 (both signs) * dG/dt / sigma * phi
     rhs = (G - tau).ravel()
     shape = G.shape
     bc = lambda v: np.broadcast_to(v[:, None], shape).ravel().copy()  # noqa: E731
-    x = _kernels.power_prox(rhs, bc(pen.c), bc(pen.k1), pen.e1, bc(pen.k2), pen.e2).reshape(shape)
+    if pen.has_formula:
+        x = pen.formula.prior_prox(rhs, bc(pen.c), bc(pen.kf), bc(pen.k2), pen.e2).reshape(shape)
+    else:
+        x = _kernels.power_prox(rhs, bc(pen.c), bc(pen.k1), pen.e1, bc(pen.k2), pen.e2).reshape(shape)
     if not math.isinf(pen.box):
         x = np.minimum(x, pen.box)
     B = pen.box if not math.isinf(pen.box) else 0.0
@@ -148,6 +177,22 @@ def _numeric_moments(pen: ScalarPenalty, exponents):
         G_w = G_w + B * 2.0 * s * np.exp(-0.5 * (hB / s) ** 2) * _INV_SQRT_2PI
         w2 = w2 + tail * B * B
     return G_w, w2, abs_pow
+
+
+def _formula_kink_fields(pen: ScalarPenalty):
+    """(classes, 2K) fields |G| = tau + H(b-) and tau + H(b+) at which w~ reaches or leaves each breakpoint b of a
+    formula penalty (H: the stationarity map without tau); None without a formula or breakpoints."""
+    if not pen.has_formula or not pen.formula.formula.breaks:
+        return None
+    f = pen.formula.formula
+    b = np.asarray(f.breaks_float)[None, :]
+    base = pen.tau[:, None] + pen.c[:, None] * b
+    if np.any(pen.k2):
+        base = base + pen.k2[:, None] * pen.e2 * b ** (pen.e2 - 1.0)
+    kf = pen.kf[:, None]
+    left = base + kf * (np.asarray(f.d1_left)[None, :] - f.d1_at_zero)
+    right = base + kf * (np.asarray(f.d1_right)[None, :] - f.d1_at_zero)
+    return np.concatenate([left, right], axis=1)
 
 
 def box_level(hats, lam, reg_exponent, spectra) -> float:

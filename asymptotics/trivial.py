@@ -99,7 +99,9 @@ def zero_test(pb: Problem) -> ZeroTest:
     sp = pb.spectra
     rhs = pb.alpha * slope * pb.eps
     p = pb.attack.p
-    thr = pb.lam * sp.a if pb.reg.r == 1.0 else np.zeros_like(sigma)
+    # the regularizer's subdifferential at 0: [-lam a, lam a] for l1 (f'(0+) = 1), lam a f'(0+) for a formula, else 0
+    kink = pb.reg.subgradient_at_zero
+    thr = pb.lam * kink * sp.a if kink > 0 else np.zeros_like(sigma)
     if pb.eps == 0.0 or math.isinf(p):
         # eps = 0: the Gaussian fields exceed any l1 threshold somewhere (and l_r, r > 1, has a zero subgradient);
         # l-inf attack: the sup of the fields is infinite.

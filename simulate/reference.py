@@ -23,6 +23,10 @@ def build(obj: RobustObjective):
     import cvxpy as cp
 
     pb, d = obj.pb, obj.d
+    if obj.formula_loss is not None or obj.penalty is not None:
+        what = "loss" if obj.formula_loss is not None else "reg"
+        raise InvalidParameter(what, "the cvxpy reference does not support formula losses or penalties "
+                                     "(Loss.from_sympy, Regularizer.from_sympy): use solver='lbfgs' or 'fista'")
     w = cp.Variable(d)
     kind = obj.attack_kind
     if kind == "none":

@@ -261,7 +261,7 @@ class _Composite:
         self.obj = obj
         self.epi = obj.attack_kind in ("l1norm", "maxnorm")
         self.kappa = 1.0 / (obj.eps * math.sqrt(obj.n)) if self.epi else 0.0
-        self.c = 0.0 if obj.smooth_reg else obj.lam
+        self.c = 0.0 if obj.smooth_reg else obj.reg_threshold   # lam for l1, lam f'(0+) for a formula penalty
         self.passes = 0
 
     def shift(self, w, s):
@@ -274,16 +274,14 @@ class _Composite:
 
     def value(self, w, s, u):
         obj = self.obj
-        val, _ = K.loss_sum(obj.code, u - self.shift(w, s))
-        if obj.lam > 0 and obj.smooth_reg:
-            val += obj.lam * obj.pb.reg.value(w)
-        return val
+        val, _ = obj.loss_sum(u - self.shift(w, s))
+        return val + obj.smooth_reg_value(w)
 
     def value_grad(self, w, s, u, gw):
         obj = self.obj
         m = u - self.shift(w, s)
-        val, sd1 = K.loss_sum(obj.code, m)
-        K.rmatvec(obj.Z, K.loss_derivatives(obj.code, m), gw)
+        val, sd1 = obj.loss_sum(m)
+        K.rmatvec(obj.Z, obj.loss_derivatives(m), gw)
         self.passes += 1
         gs = -obj.eps * self.kappa * sd1 if self.epi else 0.0
         val += obj.add_smooth_terms(w, sd1, gw)
