@@ -35,27 +35,26 @@ def default_device(device: str | torch.device | None = None) -> torch.device:
     return dev
 
 
-def draw_device(generator: torch.Generator | None, device: torch.device) -> torch.device:
-    """Where to draw random numbers for a tensor that will live on ``device``: the generator's own device.
+def draw_device(generator: torch.Generator | None, device: torch.device | str | None = None) -> torch.device:
+    """Where to draw random numbers for a tensor that will live on ``device``: the generator's own device, else
+    the CPU.
 
-    A ``torch.Generator`` can only draw on its device, so a CPU generator serving a cuda tensor draws on the CPU and
-    the caller moves the draw with ``.to(device)``; without a generator the global RNG of ``device`` is used.
+    The device discipline of the network code: every random draw is made on the CPU (a CPU ``torch.Generator``, or
+    without one torch's global CPU RNG) and the caller moves it with ``.to(device)``, so a seed gives the same
+    numbers on every device. A generator can only draw on its own device, so a (caller-supplied) cuda generator
+    draws on cuda; the package itself only makes CPU generators (``torch.Generator().manual_seed(seed)``).
+
+    Parameters
+    ----------
+    generator : torch.Generator or None
+    device : torch.device, str or None
+        Where the tensor will live; it never changes where the draw is made (kept so call sites say both).
 
     Examples
     --------
     >>> draw_device(torch.Generator(), torch.device("meta"))
     device(type='cpu')
+    >>> draw_device(None, torch.device("meta"))
+    device(type='cpu')
     """
-    return torch.device(device) if generator is None else generator.device
-
-
-def generator_for(seed: int, device: torch.device) -> torch.Generator:
-    """A ``torch.Generator`` on ``device`` seeded with ``seed``.
-
-    The package's own code seeds CPU generators (``torch.Generator().manual_seed(seed)``: the same stream on every
-    device), draws on them (:func:`draw_device`) and moves the draws; a generator on cuda only serves callers that
-    draw on cuda directly, and its stream differs from the CPU one.
-    """
-    gen = torch.Generator(device=device)
-    gen.manual_seed(int(seed))
-    return gen
+    return torch.device("cpu") if generator is None else generator.device

@@ -74,7 +74,7 @@ def compute(params: dict, progress: bool = False) -> dict:
     run = cached_run(icl_config({**params, "control_layers": 0}), progress)
     picks = pick_checkpoints(run.steps, run.phases.labels, run.phases.transition_step)
     tokens = run.example_tokens
-    mask = induction_positions(torch.as_tensor(tokens)[None])[0].numpy()
+    mask = induction_positions(torch.as_tensor(tokens)[None])[0].cpu().numpy()
     return {"steps": {k: int(run.steps[i]) for k, i in picks.items()},
             "phase": {k: run.phases.labels[i] for k, i in picks.items()},
             "layer1": {k: run.attention[0][i, 0] for k, i in picks.items()},

@@ -103,7 +103,7 @@ def compute(params: dict, progress: bool = False) -> dict:
     import torch
 
     from deep.data import digits_multiclass
-    from deep.device import default_device, generator_for
+    from deep.device import default_device
     from deep.ntk import KernelMachine, adversarial_kip_loss, distill, kernel_function, kip_loss
     from deep.ntk.audit import audit, masking_alarm
     from deep.ntk.kernel_utils import one_hot
@@ -111,7 +111,7 @@ def compute(params: dict, progress: bool = False) -> dict:
     dev = default_device(params["device"])
     seed = int(params["seed"])
     cpu_gen = torch.Generator().manual_seed(seed)               # support choice and KIP target batches
-    attack_gen = generator_for(seed + 1, dev)                   # deep.attacks draws on the data's device
+    attack_gen = torch.Generator().manual_seed(seed + 1)         # CPU draws, moved to the data's device
     d = digits_multiclass(n_train=params["n_train"], n_test=params["n_test"], seed=seed, device=dev,
                           dtype=torch.float64)
     X, y, Xt, yt = d.X_train, d.y_train, d.X_test, d.y_test

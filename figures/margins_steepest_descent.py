@@ -43,7 +43,7 @@ TEX = {"l1": "1", "l2": "2", "linf": r"\infty"}
 PRESETS = {
     "quick": dict(pair=[0, 1], n_train=100, n_test=200, width=32, init_scale=1.0, steps=6000, points=60,
                   algorithms=["gd", "sign", "cd", "adam"], c={"gd": 0.1, "sign": 0.1, "cd": 0.1, "adam": 0.1},
-                  max_step=0.001, adam_betas=[0.9, 0.999], adam_eps=1e-16, seed=0, kkt=True, device="cpu"),
+                  max_step=0.001, adam_betas=[0.9, 0.999], adam_eps=1e-16, seed=0, kkt=True, device=None),
     "paper": dict(pair=[0, 1], n_train=500, n_test=500, width=256, init_scale=1.0, steps=100000, points=100,
                   algorithms=["gd", "sign", "cd", "adam"], c={"gd": 0.05, "sign": 0.05, "cd": 0.05, "adam": 0.05},
                   max_step=0.001, adam_betas=[0.9, 0.999], adam_eps=1e-16, seed=0, kkt=True, device=None),

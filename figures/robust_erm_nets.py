@@ -32,7 +32,7 @@ REQUIRES = ("torch",)
 PRESETS = {
     "quick": dict(pair=[2, 7], n_train=100, width=64, init_scale=0.01, epochs=600, eps=[0.0, 0.1, 0.2],
                   algorithms=["gd", "sign"], lr={"gd": 5e-3, "sign": 5e-3}, anneal={"gd": True, "sign": True},
-                  attack_steps=10, seeds=[0, 1, 2], data_seed=0, loss="logistic", device="cpu"),
+                  attack_steps=10, seeds=[0, 1, 2], data_seed=0, loss="logistic", device=None),
     "paper": dict(pair=[2, 7], n_train=250, width=784, init_scale=0.01, epochs=12000, eps=[0.0, 0.1, 0.2],
                   algorithms=["gd", "sign"], lr={"gd": 1e-3, "sign": 1e-4}, anneal={"gd": True, "sign": True},
                   attack_steps=10, seeds=[0, 1, 2], data_seed=0, loss="logistic", device=None),

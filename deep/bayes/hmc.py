@@ -134,7 +134,8 @@ def hmc(potential, theta0: torch.Tensor, num_samples: int = 200, burn_in: int = 
             if (t - burn_in) % thin == thin - 1:
                 kept.append(theta.clone())
     samples = torch.stack(kept, 1)
-    rhat = split_rhat(samples) if samples.shape[1] >= 4 else torch.full((theta.shape[1],), math.nan)
+    rhat = split_rhat(samples) if samples.shape[1] >= 4 else torch.full(
+        (theta.shape[1],), math.nan, dtype=theta.dtype, device=theta.device)
     return HMCResult(samples=samples, acceptance=accepted / (num_samples * thin), step_size=log_eps.exp(),
                      rhat=rhat, rhat_max=float(rhat.max()))
 

@@ -25,8 +25,11 @@ from ..device import draw_device
 
 
 def _init(shape, fan_in, generator):
+    """``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` drawn on the generator's device (the CPU), on torch's default device
+    (where the module's parameters are built; move the module with ``.to(device)``)."""
     bound = 1.0 / math.sqrt(fan_in)
-    return (torch.rand(shape, generator=generator) * 2 - 1) * bound
+    home = torch.get_default_device()
+    return (torch.rand(shape, generator=generator, device=draw_device(generator, home)).to(home) * 2 - 1) * bound
 
 
 class DropoutMLP(nn.Module):

@@ -55,7 +55,7 @@ def draw_indices(pool: int, samples: int | None, generator: torch.Generator | No
     S = integer("samples", samples, low=1)
     if generator is None:
         return [min(pool - 1, (i * pool) // S) for i in range(S)]
-    return torch.randint(0, pool, (S,), generator=generator, device=draw_device(generator, "cpu")).tolist()
+    return torch.randint(0, pool, (S,), generator=generator, device=draw_device(generator)).tolist()
 
 
 class EnsemblePosterior:

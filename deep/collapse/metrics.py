@@ -31,6 +31,8 @@ import torch
 from asymptotics.errors import InvalidParameter
 from asymptotics.validation import integer, positive
 
+from ..device import draw_device
+
 # Relative cut-off for singular values of M~ (rank C - 1 exactly: the count-weighted centring removes one
 # direction, which rounding leaves at ~1e-16 relative and a default pinv cut-off may keep).
 _RTOL = 1e-10
@@ -85,6 +87,7 @@ def class_means(features: torch.Tensor, labels: torch.Tensor, num_classes: int |
     if int(labels.min()) < 0 or int(labels.max()) >= C:
         raise InvalidParameter("labels", f"must lie in 0..{C - 1}")
     H = features.detach().to(torch.float64)
+    labels = labels.to(H.device)
     sums = torch.zeros(C, H.shape[1], dtype=H.dtype, device=H.device).index_add_(0, labels, H)
     counts = torch.bincount(labels, minlength=C).to(H.dtype)
     means = sums / counts.clamp_min(1)[:, None]
@@ -213,20 +216,23 @@ def collapse_metrics_loop(features: torch.Tensor, labels: torch.Tensor, num_clas
 
 
 def simplex_etf(num_classes: int, dim: int, radius: float = 1.0, generator: torch.Generator | None = None,
-                dtype=torch.float64) -> torch.Tensor:
+                dtype=torch.float64, device=None) -> torch.Tensor:
     r"""Rows of a centred simplex ETF with norms ``radius``: ``M = r sqrt(C/(C-1)) (I_C - 11^T/C) U^T``,
     ``U`` a ``dim x C`` matrix with orthonormal columns (random from ``generator``, else the first C axes).
-    Pairwise cosines are ``-1/(C-1)``. Needs ``dim >= C``."""
+    Pairwise cosines are ``-1/(C-1)``. Needs ``dim >= C``. The result lives on ``device`` (default: torch's
+    default device); the random ``U`` is drawn on the generator's device (the CPU) and moved."""
     C = integer("num_classes", num_classes, low=2)
     d = integer("dim", dim, low=1)
     positive("radius", radius)
     if d < C:
         raise InvalidParameter("dim", f"must be >= num_classes = {C}, got {d}")
+    device = torch.get_default_device() if device is None else torch.device(device)
     if generator is None:
-        U = torch.eye(d, C, dtype=dtype)
+        U = torch.eye(d, C, dtype=dtype, device=device)
     else:
-        U, _ = torch.linalg.qr(torch.randn(d, C, generator=generator, dtype=dtype))
-    P = torch.eye(C, dtype=dtype) - 1.0 / C
+        draw = torch.randn(d, C, generator=generator, dtype=dtype, device=draw_device(generator, device))
+        U, _ = torch.linalg.qr(draw.to(device))
+    P = torch.eye(C, dtype=dtype, device=device) - 1.0 / C
     return radius * math.sqrt(C / (C - 1)) * P @ U.T
 
 

@@ -50,7 +50,7 @@ class Dataset:
 
 def _split(X: np.ndarray, y: np.ndarray, n_train, n_test, seed: int, shuffle: bool = True):
     n = X.shape[0]
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(int(seed))).numpy() if shuffle else np.arange(n)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(int(seed))).cpu().numpy() if shuffle else np.arange(n)
     n_train = n if n_train is None else integer("n_train", n_train, low=1)
     if n_train > n:
         raise InvalidParameter("n_train", f"only {n} samples available, got {n_train}")
@@ -143,8 +143,8 @@ def gaussian_binary(n_train: int, d: int, n_test: int = 1000, teacher=None, marg
             break
     else:
         raise InvalidParameter("margin", f"margin {margin} rejects almost every Gaussian point")
-    X = torch.cat(xs)[:need].numpy()
-    y = np.where(X @ w.numpy() >= 0, 1.0, -1.0)
+    X = torch.cat(xs)[:need].cpu().numpy()
+    y = np.where(X @ w.cpu().numpy() >= 0, 1.0, -1.0)
     parts = (X[:n_train], y[:n_train], X[n_train:], y[n_train:])
     return _tensors(parts, "pm1", f"gaussian{d}", device, dtype)
 

@@ -31,8 +31,9 @@ class ParityMLP(nn.Module):
     width : int
         Hidden width p.
     generator : torch.Generator, optional
-        Seeds the initialisation (a CPU generator serves parameters on any device: build the model under
-        ``with torch.device(device):`` to create them there).
+        Seeds the initialisation (draws on the generator's device, the CPU). Build the model on the CPU and move it
+        with ``.to(device)``: built under ``with torch.device(device):`` ``nn.Linear``'s own (overwritten)
+        initialisation would draw on the device's global RNG.
 
     Examples
     --------

@@ -156,9 +156,9 @@ def train_parity(config: GrokkingConfig, progress: bool = False) -> GrokkingRun:
     data = sparse_parity_dataset(config.n_bits, config.k, config.n_train, config.n_test, seed=config.seed,
                                  test_seed=config.test_seed)
     dev_data = data.to(device)
-    with torch.device(device):                     # parameters created on ``device``; their draws on the CPU
-        model = ParityMLP(config.n_bits, config.width,
-                          generator=torch.Generator().manual_seed(1_000_003 * config.seed + 5))
+    # built and initialised on the CPU (every draw from a CPU generator, none on the device), then moved
+    model = ParityMLP(config.n_bits, config.width,
+                      generator=torch.Generator().manual_seed(1_000_003 * config.seed + 5)).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     shuffle = torch.Generator().manual_seed(1_000_003 * config.seed + 7)     # CPU: draws are moved to device
     curves = {key: [] for key in ("train_accuracy", "test_accuracy", "train_loss", "test_loss")}

@@ -24,13 +24,17 @@ from torch import nn
 from asymptotics.errors import InvalidParameter
 from asymptotics.validation import integer, positive, real
 
+from ..device import draw_device
+
 ACTIVATIONS = ("relu", "leaky_relu")
 
 
 def _uniform_(weight: torch.Tensor, fan_in: int, scale: float, generator: torch.Generator | None):
     bound = scale / math.sqrt(max(fan_in, 1))
+    draw = torch.rand(weight.shape, generator=generator, dtype=weight.dtype,
+                      device=draw_device(generator, weight.device)).to(weight.device)
     with torch.no_grad():
-        weight.copy_((torch.rand(weight.shape, generator=generator, dtype=weight.dtype) * 2 - 1) * bound)
+        weight.copy_((draw * 2 - 1) * bound)
 
 
 def _activation(name: str, slope: float) -> nn.Module:
@@ -182,7 +186,9 @@ class DiagonalNet(nn.Module):
             self.u = nn.Parameter(torch.full((in_features,), float(init_scale), dtype=dtype))
             self.v = nn.Parameter(torch.full((in_features,), float(init_scale), dtype=dtype))
         else:
-            signs = torch.randint(0, 2, (in_features,), generator=generator).to(dtype) * 2 - 1
+            home = torch.get_default_device()              # where the parameters are built (then .to(device))
+            signs = torch.randint(0, 2, (in_features,), generator=generator,
+                                  device=draw_device(generator, home)).to(home, dtype) * 2 - 1
             self.factors = nn.ParameterList(
                 [nn.Parameter(float(init_scale) * (signs if k == 0 else torch.ones(in_features, dtype=dtype)))
                  for k in range(depth)])

@@ -24,6 +24,7 @@ The same code runs on numpy arrays and on torch tensors (differentiable in the i
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,7 +58,9 @@ class ReLUKernelSpec:
 
 
 def _is_torch(x) -> bool:
-    return type(x).__module__.startswith("torch")
+    """True for any ``torch.Tensor`` (subclasses included), without importing torch for numpy inputs."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
 
 
 def _check_pair(x1, x2):

@@ -59,8 +59,7 @@ class NTKMLP(nn.Module):
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
-            draw = dict(generator=generator, dtype=dtype,
-                        device=draw_device(generator, device if device is not None else "cpu"))
+            draw = dict(generator=generator, dtype=dtype, device=draw_device(generator, device))
             w = torch.randn(fan_out, fan_in, **draw)
             b = torch.randn(fan_out, **draw)
             self.weights.append(nn.Parameter(w.to(device)))

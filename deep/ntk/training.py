@@ -47,7 +47,7 @@ def ntk_mse_dynamics(K: torch.Tensor, Y: torch.Tensor, times, lr: float, f0: tor
     lam, V = lam.flip(0), V.flip(1)
     r0 = (torch.zeros_like(Y) if f0 is None else f0) - Y
     proj = V.T @ r0.to(torch.float64)
-    t = torch.as_tensor(np.asarray(times, dtype=np.float64))
+    t = torch.as_tensor(np.asarray(times, dtype=np.float64), device=lam.device)
     decay = torch.exp(-lr * t[:, None] * lam[None, :] / K.shape[0])
     res = decay * proj.reshape(1, -1).abs() if proj.ndim == 1 else decay * proj.norm(dim=1)[None, :]
     return {"eigenvalues": lam, "residual": res}

@@ -1,57 +1,111 @@
-"""The device checker catches tensors created off the requested device (run here with the meta device, which
-needs no GPU), and the package's random helpers draw on a CPU generator and move the draw."""
+"""The fake-accelerator checker (``tests.deep.device_check``) catches what fails on a real GPU, lets through what
+works there, and computes the same numbers as a plain CPU run (so whole figures can run under it)."""
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from tests.deep.device_check import device_violations  # noqa: E402
+from tests.deep.device_check import FAKE_DEVICE, audit_device  # noqa: E402
 
 
-def _careless(device):
-    """Creates a tensor with no device (the CPU) while told to use ``device``."""
-    on_device = torch.ones(3, device=device)
-    return on_device + 1, torch.zeros(3)
+def _kinds(audit):
+    return sorted(audit.kinds())
 
 
-def _disciplined(device):
-    """Draws on a CPU generator, moves the draw, computes on ``device``."""
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(4, 3, generator=g).to(device)
-    return (x * 2).sum(0)
-
-
-def test_checker_flags_a_tensor_created_on_the_cpu_when_meta_was_asked():
-    _, bad, _, created = device_violations(_careless, "meta", "meta")
-    assert [c.op for c in bad] == ["zeros"] and bad[0].device == "cpu"
-    assert any(c.device == "meta" for c in created)
-
-
-def test_checker_flags_computing_on_the_draw_before_moving_it():
-    def careless_draw(device):
+def test_device_tensors_report_the_fake_device_and_compute_like_the_cpu():
+    # same draws, same arithmetic: the values must match a plain CPU run exactly (float64, identical kernels)
+    def linear_step(device):
         g = torch.Generator().manual_seed(0)
-        return (torch.rand(5, generator=g) * 2 - 1).to(device)
-    _, bad, _, _ = device_violations(careless_draw, "meta", "meta")
-    assert {c.op for c in bad} == {"mul", "sub"}
+        x = torch.randn(5, 3, generator=g, dtype=torch.float64).to(device)
+        w = torch.randn(3, 2, generator=g, dtype=torch.float64).to(device).requires_grad_(True)
+        loss = torch.tanh(x @ w).square().sum()
+        loss.backward()
+        return x.device, loss.detach().cpu(), w.grad.cpu()
+
+    fake = audit_device(linear_step, "meta")
+    device, loss, grad = fake.result
+    cpu_device, cpu_loss, cpu_grad = linear_step("cpu")
+    assert device == FAKE_DEVICE and cpu_device.type == "cpu"
+    assert torch.equal(loss, cpu_loss) and torch.equal(grad, cpu_grad)
+    assert fake.violations == [] and fake.op_counts["device"] > 0
 
 
-def test_checker_accepts_cpu_draws_moved_to_the_device():
-    result, bad, _, _ = device_violations(_disciplined, "meta", "meta")
-    assert result.device.type == "meta" and bad == []
+def test_flags_a_tensor_made_without_device_meeting_a_device_tensor():
+    def careless(device):
+        on_device = torch.ones(3, device=device)
+        return on_device + torch.zeros(3)            # cuda: "Expected all tensors to be on the same device"
+
+    audit = audit_device(careless, "meta")
+    assert [(v.kind, v.op) for v in audit.violations] == [("mixed", "add")]
 
 
-def test_checker_records_automatic_device_choices():
+def test_flags_a_model_left_on_the_cpu():
+    def forgot_to_move(device):
+        model = torch.nn.Linear(4, 2)
+        return model(torch.ones(3, 4, device=device))
+
+    assert "mixed" in audit_device(forgot_to_move, "meta").kinds()
+
+
+def test_flags_numpy_of_a_device_tensor_and_not_after_cpu():
+    def to_numpy(device, via_cpu):
+        t = torch.arange(4.0, device=device)
+        return (t.cpu() if via_cpu else t).numpy(), np.asarray(t.cpu() if via_cpu else t)
+
+    bad = audit_device(to_numpy, "meta", via_cpu=False)
+    good = audit_device(to_numpy, "meta", via_cpu=True)
+    assert [v.kind for v in bad.violations] == ["numpy", "numpy"] and good.violations == []
+    assert bad.result[0].tolist() == [0.0, 1.0, 2.0, 3.0]           # the run went on with the right values
+
+
+def test_flags_a_cpu_generator_asked_to_draw_on_the_device():
+    def draws_on_device(device):
+        return torch.rand(3, generator=torch.Generator().manual_seed(0), device=device)
+
+    assert _kinds(audit_device(draws_on_device, "meta")) == ["generator"]
+
+
+@pytest.mark.parametrize("draw", ["randn", "dropout", "init"])
+def test_flags_draws_from_the_devices_global_rng(draw):
+    def device_rng(device):
+        x = torch.ones(8, 4, device=device)
+        if draw == "randn":
+            return torch.randn(8, 4, device=device)
+        if draw == "dropout":
+            return torch.nn.functional.dropout(x, 0.5, training=True)
+        return torch.nn.init.normal_(torch.empty(4, 4, device=device))
+
+    assert _kinds(audit_device(device_rng, "meta")) == ["device_draw"]
+
+
+def test_accepts_cpu_draws_moved_then_used_with_scalars_and_host_indices():
+    def disciplined(device):
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(4, 3, generator=g).to(device)
+        idx = torch.randperm(4, generator=g)                     # host indices of a device tensor: fine on cuda
+        scale = torch.tensor(2.0)                                # a 0-dim host tensor is a scalar on cuda
+        return (x[idx] * scale).sum(0).tolist()
+
+    audit = audit_device(disciplined, "meta")
+    assert audit.violations == [] and len(audit.result) == 3
+
+
+def test_records_automatic_device_choices():
     from deep.data import digits_binary
 
-    _, _, auto, _ = device_violations(digits_binary, "cpu", (0, 1))
-    assert auto == ["default_device(None)"]
-    _, _, auto, _ = device_violations(digits_binary, "cpu", (0, 1), device="cpu")
-    assert auto == []
+    assert _kinds(audit_device(digits_binary, (0, 1))) == ["auto"]
+    assert audit_device(digits_binary, (0, 1), device="meta").violations == []
 
 
 @pytest.mark.parametrize("norm", ["linf", "l2", "l1"])
-def test_random_starts_draw_on_a_cpu_generator_and_move_to_the_inputs_device(norm):
+def test_attack_random_starts_draw_on_a_cpu_generator_and_move_to_the_inputs_device(norm):
     from deep.attacks import random_point
 
-    x = torch.zeros(2, 5, device="meta")
-    _, bad, _, _ = device_violations(random_point, "meta", x, 0.1, norm, torch.Generator().manual_seed(0))
-    assert bad == []
+    def start(device):
+        x = torch.zeros(2, 5, device=device)
+        return random_point(x, 0.1, norm, torch.Generator().manual_seed(0))
+
+    audit = audit_device(start, "meta")
+    assert audit.violations == []
+    # the same CPU stream on every device: the fake-device start equals the CPU one
+    assert torch.equal(audit.result, start("cpu"))

@@ -1,5 +1,5 @@
-"""The neural-collapse and BNN-attack figures: tiny end-to-end runs on an explicit device (every tensor created on
-it), and their quick-preset claims (slow)."""
+"""The neural-collapse and BNN-attack figures: tiny end-to-end runs with every claim measurable, and their
+quick-preset claims (slow). Their device discipline is checked in ``test_deep_figure_devices.py``."""
 import json
 import os
 
@@ -10,7 +10,6 @@ pytest.importorskip("sklearn")
 
 from figures import registry  # noqa: E402
 from figures.claims import check, evaluate  # noqa: E402
-from tests.deep.device_check import device_violations  # noqa: E402
 
 TINY = {
     "neural_collapse_attack": dict(widths=[16], per_class=6, epochs=2, log_every=1, attack_steps=1, eval_steps=1,
@@ -30,23 +29,6 @@ def test_tiny_figure_writes_png_and_data_with_claims_measurable(name, tmp_path):
     rows = evaluate(name, registry.get(name).CLAIMS, json.loads(out.data.read_text()),
                     dict(registry.get(name).PRESETS["quick"], **TINY[name]), "quick")
     assert [r.error for r in rows] == [""] * len(rows)
-
-
-@pytest.mark.parametrize("name", sorted(TINY))
-def test_presets_leave_the_device_to_the_automatic_choice(name):
-    for preset in ("quick", "paper"):
-        assert registry.get(name).PRESETS[preset]["device"] is None
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(TINY))
-def test_figure_creates_every_tensor_on_the_requested_device(name):
-    module = registry.get(name)
-    params = dict(module.PRESETS["quick"], **TINY[name], device=DEVICE)
-    _, bad, auto, created = device_violations(module.compute, DEVICE, params)
-    assert created
-    assert bad == [], f"{len(bad)} tensors off {DEVICE}: {sorted({(c.op, c.device) for c in bad})}"
-    assert auto == []
 
 
 @pytest.mark.slow
