@@ -219,7 +219,8 @@ class IclTrainingRun:
 
 
 def build_model(config: IclConfig, generator: torch.Generator | None = None) -> torch.nn.Module:
-    """The model of ``config`` (initialised from ``generator``), on the default device (``with torch.device(...)``)."""
+    """The model of ``config`` (initialised from ``generator``) on torch's default device; :func:`train_icl` builds it
+    on the CPU and moves it with ``.to(device)``, so no random draw is made on the device."""
     if config.model == "minimal":
         return MinimalMarkovModel(config.num_states, config.context_length)
     return AttentionOnlyTransformer(config.num_states, config.context_length, width=config.width,
@@ -288,8 +289,8 @@ def train_icl(config: IclConfig, progress: bool = False) -> IclTrainingRun:
     device = default_device(config.device)
     start = time.perf_counter()
     init_gen = torch.Generator().manual_seed(1_000_003 * config.seed + 11)
-    with torch.device(device):                     # parameters created on ``device``; their draws on the CPU
-        model = build_model(config, init_gen)
+    # built and initialised on the CPU (every draw from a CPU generator, none on the device), then moved
+    model = build_model(config, init_gen).to(device)
     optimizer = build_optimizer(model, config)
     # CPU generators on every device (the same streams on cpu and cuda); sample_batch moves the draws to ``device``
     data_gen = torch.Generator().manual_seed(1_000_003 * config.seed + 23)
