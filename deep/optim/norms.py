@@ -25,7 +25,35 @@ from asymptotics.errors import InvalidParameter
 
 @dataclass(frozen=True)
 class Geometry:
-    """A parameter-space norm: ``kind`` is ``"lp"`` (exponent ``p`` in [1, inf]) or ``"spectral"``."""
+    """A parameter-space norm: ``kind`` is ``"lp"`` (exponent ``p`` in [1, inf]) or ``"spectral"``.
+
+    The spectral norm of a list of tensors is the largest operator norm of their matrices (:func:`as_matrix`); its dual
+    is the sum of the nuclear norms.
+
+    Parameters
+    ----------
+    kind : {"lp", "spectral"}
+        The family.
+    p : float
+        The exponent of an lp norm (``inf`` for linf; ignored for spectral).
+
+    Attributes
+    ----------
+    name : str
+        "l2", "linf", "l1.5", ... or "spectral".
+    dual_exponent : float
+        r with 1/p + 1/r = 1 (nan for spectral).
+
+    Examples
+    --------
+    >>> import math, torch
+    >>> from deep.optim import Geometry
+    >>> g = Geometry("lp", math.inf)
+    >>> g.name, g.dual_exponent
+    ('linf', 1.0)
+    >>> float(g.norm([torch.tensor([1.0, -3.0])])), float(g.dual_norm([torch.tensor([1.0, -3.0])]))
+    (3.0, 4.0)
+    """
 
     kind: str
     p: float
@@ -59,7 +87,26 @@ class Geometry:
 
 
 def as_matrix(t: torch.Tensor) -> torch.Tensor:
-    """The matrix a tensor stands for under the spectral geometry (see module docstring)."""
+    """The matrix a tensor stands for under the spectral geometry: a scalar is 1 x 1, a vector a row, a tensor of
+    higher order its first dimension by the rest (a conv kernel ``(out, in, k, k)`` is ``out x (in k k)``).
+
+    Parameters
+    ----------
+    t : torch.Tensor
+        Any tensor.
+
+    Returns
+    -------
+    torch.Tensor
+        A 2-D view of ``t``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.optim import as_matrix
+    >>> as_matrix(torch.zeros(8, 3, 5, 5)).shape, as_matrix(torch.zeros(4)).shape
+    (torch.Size([8, 75]), torch.Size([1, 4]))
+    """
     if t.ndim == 0:
         return t.reshape(1, 1)
     if t.ndim == 1:
@@ -77,6 +124,15 @@ def _lp_of_list(tensors: Sequence[torch.Tensor], p: float) -> torch.Tensor:
 def parse_norm(norm) -> Geometry:
     """Parse ``"l2"``, ``"linf"``, ``"l1"``, ``"l<p>"``, ``("lp", p)``, a float ``p >= 1``, ``"spectral"``
     or a :class:`Geometry`.
+
+    Parameters
+    ----------
+    norm : str, tuple, float or Geometry
+        The norm.
+
+    Returns
+    -------
+    Geometry
 
     Raises
     ------
@@ -105,5 +161,23 @@ def parse_norm(norm) -> Geometry:
 
 
 def flat(tensors: Iterable[torch.Tensor]) -> torch.Tensor:
-    """All tensors flattened and concatenated (detached)."""
+    """All tensors flattened and concatenated (detached).
+
+    Parameters
+    ----------
+    tensors : iterable of torch.Tensor
+        The tensors, e.g. ``model.parameters()``.
+
+    Returns
+    -------
+    torch.Tensor
+        1-D, of length the total number of elements.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.optim import flat
+    >>> flat([torch.ones(2, 2), torch.zeros(3)])
+    tensor([1., 1., 1., 1., 0., 0., 0.])
+    """
     return torch.cat([t.detach().reshape(-1) for t in tensors])

@@ -272,7 +272,32 @@ def _spectral_step(params, grads, lrs, normalized):
 
 
 class SignGD(SteepestDescent):
-    """Normalized linf steepest descent ``theta <- theta - lr * sign(g)`` (= Adam(beta1 = beta2 = 0, eps = 0))."""
+    """Normalized linf steepest descent ``theta <- theta - lr * sign(g)`` (= Adam(beta1 = beta2 = 0, eps = 0)).
+
+    A :class:`SteepestDescent` with a fixed norm; the update rules are in the module docstring (``deep.optim.steepest``).
+
+    Parameters
+    ----------
+    params : iterable of torch.Tensor or of dict
+        Parameters, or parameter groups.
+    lr : float, default 1e-3
+        Step size ``eta > 0``.
+    scope : {"global", "per_tensor"}, default "global"
+        One norm over every parameter (the theory's choice) or the rule per tensor (a block norm).
+    lr_schedule : {"constant", "loss_scaled", "dual_scaled"}, default "constant"
+        ``loss_scaled``: ``lr / L_t`` (needs ``step(closure)``); ``dual_scaled``: ``lr / ||g||_*`` (module docstring).
+    max_lr : float, default 1e5
+        Cap of the loss- or dual-scaled step.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.optim import SignGD
+    >>> w = torch.nn.Parameter(torch.tensor([1.0, -2.0, 0.5]))
+    >>> opt = SignGD([w], lr=0.1)
+    >>> w.grad = torch.tensor([0.3, -4.0, 0.0]); opt.step(); w.data      # sign(0) = 0: that coordinate stays
+    tensor([ 0.9000, -1.9000,  0.5000])
+    """
 
     def __init__(self, params, lr: float = 1e-3, scope: str = "global", lr_schedule: str = "constant",
                  max_lr: float = 1e5):
@@ -281,7 +306,38 @@ class SignGD(SteepestDescent):
 
 
 class GreedyCD(SteepestDescent):
-    """l1 steepest descent: greedy (Gauss-Southwell) coordinate descent over all parameters."""
+    """l1 steepest descent: greedy (Gauss-Southwell) coordinate descent over all parameters.
+
+    A :class:`SteepestDescent` with a fixed norm; the update rules are in the module docstring (``deep.optim.steepest``).
+
+    Parameters
+    ----------
+    params : iterable of torch.Tensor or of dict
+        Parameters, or parameter groups.
+    lr : float, default 1e-2
+        Step size ``eta > 0``.
+    scope : {"global", "per_tensor"}, default "global"
+        One norm over every parameter (the theory's choice) or the rule per tensor (a block norm).
+    lr_schedule : {"constant", "loss_scaled", "dual_scaled"}, default "constant"
+        ``loss_scaled``: ``lr / L_t`` (needs ``step(closure)``); ``dual_scaled``: ``lr / ||g||_*`` (module docstring).
+    max_lr : float, default 1e5
+        Cap of the loss- or dual-scaled step.
+    normalized : bool, default False
+        Unit steps ``-sign(g_j) e_j`` instead of ``-g_j e_j``.
+    tie : {"lowest", "split", "random"}, default "lowest"
+        Which of several coordinates attaining ``max |g_k|`` moves.
+    seed : int, default 0
+        Seed of the ``"random"`` tie-breaking (with the step number).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.optim import GreedyCD
+    >>> w = torch.nn.Parameter(torch.zeros(3))
+    >>> opt = GreedyCD([w], lr=0.5)
+    >>> w.grad = torch.tensor([0.1, -2.0, 1.0]); opt.step(); w.data     # only the largest |g_j| moves
+    tensor([0., 1., 0.])
+    """
 
     def __init__(self, params, lr: float = 1e-2, normalized: bool = False, scope: str = "global",
                  tie: str = "lowest", seed: int = 0, lr_schedule: str = "constant", max_lr: float = 1e5):
@@ -290,7 +346,35 @@ class GreedyCD(SteepestDescent):
 
 
 class SpectralDescent(SteepestDescent):
-    """Spectral-norm steepest descent with an exact SVD (Muon without momentum); normalized by default."""
+    """Spectral-norm steepest descent with an exact SVD (Muon without momentum); normalized by default.
+
+    A :class:`SteepestDescent` with a fixed norm; the update rules are in the module docstring (``deep.optim.steepest``).
+
+    Parameters
+    ----------
+    params : iterable of torch.Tensor or of dict
+        Parameters, or parameter groups.
+    lr : float, default 1e-2
+        Step size ``eta > 0``.
+    scope : {"global", "per_tensor"}, default "global"
+        One norm over every parameter (the theory's choice) or the rule per tensor (a block norm).
+    lr_schedule : {"constant", "loss_scaled", "dual_scaled"}, default "constant"
+        ``loss_scaled``: ``lr / L_t`` (needs ``step(closure)``); ``dual_scaled``: ``lr / ||g||_*`` (module docstring).
+    max_lr : float, default 1e5
+        Cap of the loss- or dual-scaled step.
+    normalized : bool, default True
+        Steps ``-U V^T`` per matrix (else scaled by the sum of the nuclear norms).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.optim import SpectralDescent
+    >>> W = torch.nn.Parameter(torch.zeros(2, 2))
+    >>> opt = SpectralDescent([W], lr=1.0)
+    >>> W.grad = torch.tensor([[3.0, 0.0], [0.0, 1.0]]); opt.step()
+    >>> torch.linalg.svdvals(W.data)        # the step -U V^T has every singular value 1
+    tensor([1., 1.])
+    """
 
     def __init__(self, params, lr: float = 1e-2, normalized: bool = True, scope: str = "global",
                  lr_schedule: str = "constant", max_lr: float = 1e5):
@@ -299,7 +383,34 @@ class SpectralDescent(SteepestDescent):
 
 
 class GradientDescent(SteepestDescent):
-    """l2 steepest descent: plain GD (``normalized=False``) or ``g/||g||_2`` steps."""
+    """l2 steepest descent: plain GD (``normalized=False``) or ``g/||g||_2`` steps.
+
+    A :class:`SteepestDescent` with a fixed norm; the update rules are in the module docstring (``deep.optim.steepest``).
+
+    Parameters
+    ----------
+    params : iterable of torch.Tensor or of dict
+        Parameters, or parameter groups.
+    lr : float, default 1e-2
+        Step size ``eta > 0``.
+    scope : {"global", "per_tensor"}, default "global"
+        One norm over every parameter (the theory's choice) or the rule per tensor (a block norm).
+    lr_schedule : {"constant", "loss_scaled", "dual_scaled"}, default "constant"
+        ``loss_scaled``: ``lr / L_t`` (needs ``step(closure)``); ``dual_scaled``: ``lr / ||g||_*`` (module docstring).
+    max_lr : float, default 1e5
+        Cap of the loss- or dual-scaled step.
+    normalized : bool, default False
+        Steps ``-g/||g||_2`` instead of ``-g``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.optim import GradientDescent
+    >>> w = torch.nn.Parameter(torch.tensor([1.0, 1.0]))
+    >>> opt = GradientDescent([w], lr=0.5)
+    >>> w.grad = torch.tensor([2.0, -2.0]); opt.step(); w.data
+    tensor([0., 2.])
+    """
 
     def __init__(self, params, lr: float = 1e-2, normalized: bool = False, scope: str = "global",
                  lr_schedule: str = "constant", max_lr: float = 1e5):
@@ -315,6 +426,35 @@ def make_optimizer(name: str, params, lr: float, **options) -> torch.optim.Optim
     """Build an optimizer by registry name: ``gd``, ``sign``, ``cd``, ``spectral``, ``steepest`` or ``adam``.
 
     ``adam`` is ``torch.optim.Adam`` (options ``betas``, ``eps`` passed through; eps decides the l2 vs linf bias).
+
+    Parameters
+    ----------
+    name : str
+        The registry name (:data:`deep.optim.OPTIMIZERS`, or "adam").
+    params : iterable of torch.Tensor or of dict
+        Parameters, or parameter groups.
+    lr : float
+        Step size.
+    **options
+        Keyword arguments of the optimizer (``normalized``, ``scope``, ``tie``, ``lr_schedule``, ``norm`` for
+        ``steepest``; ``betas``, ``eps`` for ``adam``).
+
+    Returns
+    -------
+    torch.optim.Optimizer
+
+    Raises
+    ------
+    InvalidParameter
+        An unknown name.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.optim import make_optimizer
+    >>> opt = make_optimizer("cd", [torch.nn.Parameter(torch.zeros(2))], lr=0.1, tie="split")
+    >>> type(opt).__name__, opt.defaults["tie"]
+    ('GreedyCD', 'split')
     """
     key = str(name).lower()
     if key == "adam":
