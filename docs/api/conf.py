@@ -29,3 +29,29 @@ suppress_warnings = ["myst.xref_missing"]
 
 html_theme = "alabaster"
 html_title = f"robustbias {release} API reference"
+
+
+def _module_sections(app, docname, source):
+    """Expand ``.. deep-module-packages:: PKG ...`` into one section per package with an automodule per module."""
+    import importlib
+    import pkgutil
+
+    marker = ".. deep-module-packages::"
+    text = source[0]
+    if marker not in text:
+        return
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith(marker):
+            lines.append(line)
+            continue
+        for name in line[len(marker):].split():
+            pkg = importlib.import_module(name)
+            lines += [name, "-" * len(name), "", f".. automodule:: {name}", ""]
+            for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+                lines += [f".. automodule:: {name}.{info.name}", "   :members:", ""]
+    source[0] = "\n".join(lines) + "\n"
+
+
+def setup(app):
+    app.connect("source-read", _module_sections)
