@@ -14,6 +14,10 @@ def default_device(device: str | torch.device | None = None) -> torch.device:
     device : str, torch.device or None
         Explicit device (``"cpu"``, ``"cuda"``, ``"cuda:1"``), or ``None`` for the automatic choice.
 
+    Returns
+    -------
+    torch.device
+
     Raises
     ------
     InvalidParameter
@@ -47,8 +51,14 @@ def draw_device(generator: torch.Generator | None, device: torch.device | str | 
     Parameters
     ----------
     generator : torch.Generator or None
+        The generator of the draw (None: torch's global CPU RNG).
     device : torch.device, str or None
         Where the tensor will live; it never changes where the draw is made (kept so call sites say both).
+
+    Returns
+    -------
+    torch.device
+        The device to draw on (then ``.to(device)``).
 
     Examples
     --------

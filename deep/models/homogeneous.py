@@ -111,12 +111,29 @@ class HomogeneousCNN(nn.Module):
     in_channels, image_size : int
         Input shape ``(n, in_channels, image_size, image_size)``.
     channels : sequence of int
-    kernel_size : int (odd)
+        Output channels of each convolution.
+    kernel_size : int
+        Odd kernel size (same padding).
     out_features : int
+        Outputs of the head.
     pool : {"max", "avg", "none"}
+        Pooling after each ReLU (max and average pooling keep the homogeneity).
     init_scale : float
+        Multiplies the default uniform initialisation.
     generator : torch.Generator, optional
+        Generator of the initial weights.
     dtype : torch.dtype
+        Parameter dtype.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.models import HomogeneousCNN, homogeneity_order
+    >>> net = HomogeneousCNN(in_channels=1, image_size=8, channels=(4,), out_features=3,
+    ...                      generator=torch.Generator().manual_seed(0))
+    >>> x = torch.randn(5, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    >>> net(x).shape, homogeneity_order(net, x).order
+    (torch.Size([5, 3]), 2)
     """
 
     def __init__(self, in_channels: int = 1, image_size: int = 28, channels: Sequence[int] = (16, 32),
@@ -158,14 +175,30 @@ class HomogeneousCNN(nn.Module):
 
 
 class DiagonalNet(nn.Module):
-    r"""Depth-D diagonal linear network ``f(x) = <w(theta), x>``, order ``D``.
+    """Depth-D diagonal linear network ``f(x) = <w(theta), x>``, order ``D``.
 
     ``parametrization="difference"``: ``w = u^D - v^D`` (elementwise powers), ``u = v = init_scale`` at init, so
     ``w = 0``. ``"product"``: ``w = u_1 * ... * u_D`` with ``u_1 = init_scale * (+-1)`` random signs from the
     generator and ``u_k = init_scale`` for k >= 2.
 
+    Parameters
+    ----------
+    in_features : int
+        The dimension d of x.
+    depth : int, default 2
+        D, the order of homogeneity.
+    init_scale : float, default 1e-2
+        The initial scale (small: the rich regime).
+    parametrization : {"difference", "product"}, default "difference"
+        The form of ``w(theta)``.
+    generator : torch.Generator, optional
+        Generator of the random signs of the "product" parametrization.
+    dtype : torch.dtype, default torch.float32
+        Parameter dtype.
+
     Examples
     --------
+    >>> from deep.models import DiagonalNet
     >>> net = DiagonalNet(3, depth=2, init_scale=0.1)
     >>> net.predictor().tolist()
     [0.0, 0.0, 0.0]
