@@ -37,7 +37,45 @@ from .margins import model_order, output_margins
 
 @dataclass(frozen=True)
 class KKTResidual:
-    """Stationarity evidence for the margin problem at ``theta^ = theta / q_min^{1/L}`` (see module docstring)."""
+    """Stationarity evidence for the margin problem at ``theta^ = theta / q_min^{1/L}`` (see the module docstring).
+
+    Attributes
+    ----------
+    norm : str
+        The parameter-space norm.
+    order : float
+        The homogeneity order L.
+    q_min : float
+        The smallest margin at ``theta``.
+    stationarity : float
+        Relative distance of ``theta^`` from the cone of the per-sample gradients (l2) or the relative Fenchel-Young
+        gap (other norms).
+    alignment_gap : float
+        ``1 - beta*`` (0 iff stationary up to scale).
+    fenchel_young : float
+        ``1 - beta*^2``.
+    complementary_slackness : float
+        ``sum_i lambda_i (q^_i - 1) / sum_i lambda_i``.
+    multiplier_sum, multiplier_target : float
+        ``sum_i lambda_i`` and ``||theta^||^2 / L`` (equal at a KKT point).
+    n_active : int
+        Samples carrying multipliers.
+    lambdas : numpy.ndarray
+        The multipliers.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.models import DiagonalNet
+    >>> net = DiagonalNet(2, depth=1, parametrization="product")          # f(x) = <w, x>, order 1
+    >>> with torch.no_grad():
+    ...     _ = net.factors[0].copy_(torch.tensor([1.0, 0.0]))
+    >>> X = torch.tensor([[1.0, 0.0], [-2.0, 1.0]]); y = torch.tensor([1.0, -1.0])    # margins q = (1, 2)
+    >>> from deep.margins import kkt_residual_network
+    >>> r = kkt_residual_network(net, X, y)
+    >>> r.stationarity < 1e-8, round(r.multiplier_sum, 6), r.multiplier_target
+    (True, 1.0, 1.0)
+    """
 
     norm: str
     order: float
@@ -61,7 +99,37 @@ class KKTResidual:
 
 def per_sample_gradients(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor,
                          chunk_size: int | None = 256) -> torch.Tensor:
-    """Matrix ``(m, p)`` of ``grad_theta q_i`` (parameters in ``model.named_parameters()`` order, flattened)."""
+    """Matrix ``(m, p)`` of ``grad_theta q_i`` (parameters in ``model.named_parameters()`` order, flattened).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+    X : torch.Tensor
+        Inputs (m of them).
+    y : torch.Tensor
+        Labels.
+    chunk_size : int, optional
+        ``vmap`` chunk (None: all at once).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (m, p).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.models import DiagonalNet
+    >>> net = DiagonalNet(2, depth=1, parametrization="product")          # f(x) = <w, x>, order 1
+    >>> with torch.no_grad():
+    ...     _ = net.factors[0].copy_(torch.tensor([1.0, 0.0]))
+    >>> X = torch.tensor([[1.0, 0.0], [-2.0, 1.0]]); y = torch.tensor([1.0, -1.0])    # margins q = (1, 2)
+    >>> from deep.margins import per_sample_gradients
+    >>> per_sample_gradients(net, X, y)                   # grad of q_i = y_i <w, x_i> is y_i x_i
+    tensor([[ 1.,  0.],
+            [ 2., -1.]])
+    """
     names = [n for n, _ in model.named_parameters()]
     params = {n: p.detach() for n, p in model.named_parameters()}
 
@@ -134,9 +202,10 @@ def kkt_residual_network(model: torch.nn.Module, X: torch.Tensor, y: torch.Tenso
     ----------
     model : torch.nn.Module
         An ``order``-homogeneous model with ``q_min > 0`` on ``(X, y)``.
-    X, y : tensors
+    X, y : torch.Tensor
         Training inputs and labels (binary +-1 with outputs (n,), or class indices with logits).
     norm : {"l2", "linf", "l1", "l<p>"}
+        The parameter-space norm of the margin problem.
     order : float, optional
         Homogeneity order (default ``model.order``).
     tau : float, optional
@@ -150,6 +219,22 @@ def kkt_residual_network(model: torch.nn.Module, X: torch.Tensor, y: torch.Tenso
     ------
     InvalidParameter
         If the data is not fitted (``q_min <= 0``), the model is too large, or the norm is spectral.
+
+    Returns
+    -------
+    KKTResidual
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.models import DiagonalNet
+    >>> net = DiagonalNet(2, depth=1, parametrization="product")          # f(x) = <w, x>, order 1
+    >>> with torch.no_grad():
+    ...     _ = net.factors[0].copy_(torch.tensor([1.0, 0.0]))
+    >>> X = torch.tensor([[1.0, 0.0], [-2.0, 1.0]]); y = torch.tensor([1.0, -1.0])    # margins q = (1, 2)
+    >>> from deep.margins import kkt_residual_network
+    >>> kkt_residual_network(net, X, y, norm="linf").alignment_gap < 1e-8
+    True
     """
     geo = parse_norm(norm)
     if geo.kind != "lp":

@@ -16,7 +16,26 @@ from .margins import alignment, margin_report, model_order, output_margins
 
 
 def log_schedule(total_steps: int, points: int) -> list[int]:
-    """About ``points`` distinct steps, log-spaced in [0, total_steps] (0 and total_steps included)."""
+    """About ``points`` distinct steps, log-spaced in [0, total_steps] (0 and total_steps included).
+
+    Parameters
+    ----------
+    total_steps : int
+        The last step.
+    points : int
+        How many steps to aim for (>= 2).
+
+    Returns
+    -------
+    list of int
+        Sorted, distinct.
+
+    Examples
+    --------
+    >>> from deep.margins import log_schedule
+    >>> log_schedule(1000, 5)
+    [0, 5, 31, 177, 1000]
+    """
     integer("total_steps", total_steps, low=1)
     integer("points", points, low=2)
     grid = np.unique(np.round(np.geomspace(1, total_steps + 1, points) - 1).astype(int))
@@ -39,7 +58,9 @@ class MarginTracker:
     norms : sequence
         Flavors to log (``"l1"``, ``"l2"``, ``"linf"``, ``"spectral"``, ``"l<p>"``).
     loss : {"exp", "logistic"}
+        The loss whose smoothed margin is logged.
     order : float, optional
+        Homogeneity order (default ``model.order``).
     X_test, y_test : tensors, optional
         Held-out data for test accuracy.
     alignment_norms : sequence
@@ -47,11 +68,27 @@ class MarginTracker:
     kkt_norms : sequence
         Norms in which :func:`kkt_residual_network` is logged once the data is fitted (costly; empty by default).
     kkt_tau : float, optional
+        Near-active tolerance of the KKT multipliers.
 
     Notes
     -----
     ``history`` maps each key of :func:`margin_report` plus ``step``, ``test_accuracy``, ``beta_<norm>`` and
     ``kkt_<norm>_<field>`` to a list (NaN where not applicable, e.g. KKT before perfect training accuracy).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.models import DiagonalNet
+    >>> net = DiagonalNet(2, depth=1, parametrization="product")          # f(x) = <w, x>, order 1
+    >>> with torch.no_grad():
+    ...     _ = net.factors[0].copy_(torch.tensor([1.0, 0.0]))
+    >>> X = torch.tensor([[1.0, 0.0], [-2.0, 1.0]]); y = torch.tensor([1.0, -1.0])    # margins q = (1, 2)
+    >>> from deep.margins import MarginTracker
+    >>> tracker = MarginTracker(net, X, y, every=10, norms=("l2",))
+    >>> for step in (0, 5, 10):                 # logs at steps 0 and 10 (and returns what it logged)
+    ...     _ = tracker(step)
+    >>> tracker.history["step"], tracker.history["margin_l2"]
+    ([0, 10], [1.0, 1.0])
     """
 
     def __init__(self, model, X, y, every: int | None = 10, steps: Sequence[int] | None = None,
