@@ -30,7 +30,30 @@ LOSS_NAMES = ("auto", "ce", "margin", "dlr", "exp", "logistic")
 
 
 def per_sample_loss(outputs: torch.Tensor, labels: torch.Tensor, loss="auto") -> torch.Tensor:
-    """Per-sample attack loss (see module docstring)."""
+    """Per-sample attack loss (see the module docstring): ``ce``, ``margin`` (``-q``), ``dlr``, ``exp``, ``logistic``,
+    a callable, or ``auto`` (ce for logits, logistic for binary outputs).
+
+    Parameters
+    ----------
+    outputs : torch.Tensor
+        Model outputs (n,) or logits (n, C).
+    labels : torch.Tensor
+        Labels +-1 or class indices.
+    loss : str or callable, default "auto"
+        The loss.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (n,).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.attacks import per_sample_loss
+    >>> per_sample_loss(torch.tensor([2.0, -1.0]), torch.tensor([1.0, 1.0]), loss="margin")
+    tensor([-2.,  1.])
+    """
     if callable(loss):
         value = loss(outputs, labels)
         if value.shape != (outputs.shape[0],):
@@ -110,7 +133,44 @@ def fgsm(model, x, y, eps: float, norm: str = "linf", loss="auto", targeted: boo
     """Fast gradient (sign) method: one step of size ``eps`` along the steepest-ascent direction of ``norm``.
 
     linf: ``x' = clip(x + eps sign(grad_x loss))``; l2: ``x + eps g/||g||``; l1: the sparse l1 step of
-    :func:`deep.attacks.threat.ascent_direction`. Returns a detached tensor.
+    :func:`deep.attacks.threat.ascent_direction`.
+
+    Parameters
+    ----------
+    model : callable
+        Outputs (n,) for labels +-1, or logits (n, C) for class indices.
+    x : torch.Tensor
+        Inputs in the box, shape (n, ...).
+    y : torch.Tensor
+        Labels.
+    eps : float
+        Radius in input units.
+    norm : {"linf", "l2", "l1"}, default "linf"
+        The threat model.
+    loss : str or callable, default "auto"
+        See :func:`per_sample_loss`.
+    targeted : bool, default False
+        Minimise the loss of ``target`` instead.
+    target : torch.Tensor, optional
+        Target labels of a targeted attack.
+    box : (float, float) or None, default (0.0, 1.0)
+        Valid input range.
+    l1_fraction : float, default 0.05
+        Fraction of coordinates moved by an l1 step.
+
+    Returns
+    -------
+    torch.Tensor
+        Detached adversarial inputs.
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = lambda z: z.sum(1) - 1.0                  # a linear binary classifier f(x) = sum(x) - 1
+    >>> x = torch.full((1, 2), 0.6); y = torch.tensor([1.0])
+    >>> from deep.attacks import fgsm
+    >>> fgsm(model, x, y, eps=0.1)
+    tensor([[0.5000, 0.5000]])
     """
     target = _target(targeted, target)
     norm, box = _validate(x, y, eps, norm, box, target)
@@ -210,8 +270,22 @@ def pgd_step_sizes(eps: float, steps: int, norm: str = "linf") -> list[float]:
     and its sum ``~ steps / ln(steps)`` reach the worst case to rounding at 200 steps (0.2 % at 10 steps), while its
     last steps stay as fine as the constant schedule's.
 
+    Parameters
+    ----------
+    eps : float
+        The radius.
+    steps : int
+        The number of steps.
+    norm : {"linf", "l2", "l1"}, default "linf"
+        The threat model.
+
+    Returns
+    -------
+    list of float
+
     Examples
     --------
+    >>> from deep.attacks import pgd_step_sizes
     >>> [round(a, 3) for a in pgd_step_sizes(1.0, 3, "l2")]
     [1.0, 0.577, 0.333]
     """
@@ -224,7 +298,23 @@ def pgd_step_sizes(eps: float, steps: int, norm: str = "linf") -> list[float]:
 
 def apgd_checkpoints(steps: int) -> list[int]:
     """APGD checkpoints ``w_j = ceil(p_j steps)``: ``p_0 = 0``, ``p_1 = 0.22``,
-    ``p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06)`` (Croce & Hein 2020)."""
+    ``p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06)`` (Croce & Hein 2020).
+
+    Parameters
+    ----------
+    steps : int
+        The iteration budget.
+
+    Returns
+    -------
+    list of int
+
+    Examples
+    --------
+    >>> from deep.attacks import apgd_checkpoints
+    >>> apgd_checkpoints(100)
+    [22, 41, 58, 70, 80, 87, 93, 99]
+    """
     ps = [0.0, 0.22]
     while ps[-1] < 1.0:
         ps.append(ps[-1] + max(ps[-1] - ps[-2] - 0.03, 0.06))
@@ -234,12 +324,59 @@ def apgd_checkpoints(steps: int) -> list[int]:
 def apgd(model, x, y, eps: float, norm: str = "linf", steps: int = 100, restarts: int = 1, loss="auto",
          targeted: bool = False, target=None, rho: float = 0.75, momentum: float = 0.75,
          generator: torch.Generator | None = None, box=(0.0, 1.0), l1_fraction: float = 0.05) -> torch.Tensor:
-    r"""APGD-style attack: PGD with momentum and a per-sample step size ``eta`` (start ``2 eps``) halved at the
+    """APGD-style attack: PGD with momentum and a per-sample step size ``eta`` (start ``2 eps``) halved at the
     checkpoints of :func:`apgd_checkpoints` when fewer than ``rho`` of the steps since the last checkpoint increased
     the objective, or when neither ``eta`` nor the best objective changed; after a halving the iterate restarts from
     the best point. Update: ``z = P(x_k + eta u_k)``,
     ``x_{k+1} = P(x_k + momentum (z - x_k) + (1 - momentum)(x_k - x_{k-1}))``.
     Written from the paper's description; a stronger check than fixed-step PGD, not a copy of AutoAttack.
+
+    Parameters
+    ----------
+    model : callable
+        Outputs (n,) for labels +-1, or logits (n, C) for class indices.
+    x : torch.Tensor
+        Inputs in the box, shape (n, ...).
+    y : torch.Tensor
+        Labels.
+    eps : float
+        Radius in input units.
+    norm : {"linf", "l2", "l1"}, default "linf"
+        The threat model.
+    steps : int, default 100
+        Iterations per restart.
+    restarts : int, default 1
+        Random starts; the best point per sample is kept.
+    loss : str or callable, default "auto"
+        See :func:`per_sample_loss`.
+    targeted : bool, default False
+        Minimise the loss of ``target`` instead.
+    target : torch.Tensor, optional
+        Target labels.
+    rho : float, default 0.75
+        Fraction of increasing steps below which ``eta`` is halved.
+    momentum : float, default 0.75
+        Momentum weight.
+    generator : torch.Generator, optional
+        Source of the random starts.
+    box : (float, float) or None, default (0.0, 1.0)
+        Valid input range.
+    l1_fraction : float, default 0.05
+        Fraction of coordinates moved by an l1 step.
+
+    Returns
+    -------
+    torch.Tensor
+        Detached adversarial inputs.
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = lambda z: z.sum(1) - 1.0                  # a linear binary classifier f(x) = sum(x) - 1
+    >>> x = torch.full((1, 2), 0.6); y = torch.tensor([1.0])
+    >>> from deep.attacks import apgd
+    >>> apgd(model, x, y, eps=0.1, steps=10, generator=torch.Generator().manual_seed(0))
+    tensor([[0.5000, 0.5000]])
     """
     target = _target(targeted, target)
     norm, box = _validate(x, y, eps, norm, box, target)

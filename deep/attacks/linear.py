@@ -125,6 +125,34 @@ def linear_robust_margin(w, x, y, eps: float, norm: str = "linf", box=(0.0, 1.0)
 
     Without a box this is ``y <w, x> - eps ||w||_{p*}`` (input-space robustness; not the parameter-space "linf
     margin" of :mod:`deep.margins`); with one it is evaluated at :func:`linear_worst_case`.
+
+    Parameters
+    ----------
+    w : array_like, shape (d,)
+        The linear model.
+    x : array_like, shape (n, d)
+        Inputs.
+    y : array_like, shape (n,)
+        Labels in {-1, +1}.
+    eps : float
+        Radius.
+    norm : {"linf", "l2", "l1"}, default "linf"
+        The threat model.
+    box : (float, float) or None, default (0.0, 1.0)
+        Valid input range (None: no box).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (n,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deep.attacks import linear_robust_margin
+    >>> w, x, y = np.array([1.0, -1.0]), np.array([[0.5, 0.2]]), np.array([1.0])
+    >>> linear_robust_margin(w, x, y, eps=0.1, box=None)      # y <w, x> - eps ||w||_1 = 0.3 - 0.2
+    array([0.1])
     """
     attack, w, x, y, box = _inputs(w, x, y, eps, norm, box)
     if box is None:

@@ -41,15 +41,34 @@ def random_search(model, x, y, eps: float, queries: int = 1000, p_init: float = 
     Parameters
     ----------
     model : callable
-    x, y : tensors
+        Outputs (n,) or logits (n, C).
+    x, y : torch.Tensor
         Inputs (``(n, C, H, W)`` images or ``(n, d)``) in the box and their labels.
     eps : float
+        The linf radius.
     queries : int
         Model evaluations per sample (after the initial one).
     p_init : float
         Initial fraction of pixels per window.
     generator : torch.Generator, optional
+        Source of randomness.
     box : (lo, hi) or None
+        Valid input range.
+
+    Returns
+    -------
+    torch.Tensor
+        Detached adversarial inputs (vertices of the linf ball, clipped to the box).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.attacks import random_search
+    >>> model = lambda z: z.sum(1) - 1.0
+    >>> x = torch.full((2, 4), 0.7); y = torch.tensor([1.0, 1.0])
+    >>> x_adv = random_search(model, x, y, eps=0.2, queries=20, generator=torch.Generator().manual_seed(0))
+    >>> bool((x_adv - x).abs().max() <= 0.2 + 1e-7), bool((model(x_adv) <= model(x)).all())
+    (True, True)
     """
     nonnegative("eps", eps)
     integer("queries", queries, low=0)

@@ -33,7 +33,25 @@ NORMS = ("linf", "l2", "l1")
 
 
 def parse_threat(norm) -> str:
-    """The attack norm's name via ``asymptotics.parse_attack``; only linf, l2 and l1 are implemented."""
+    """The attack norm's name via ``asymptotics.parse_attack``; only linf, l2 and l1 are implemented.
+
+    Parameters
+    ----------
+    norm : str, float or Attack
+        "linf", "l2", "l1" (or ``math.inf``, 2, 1).
+
+    Returns
+    -------
+    str
+        "linf", "l2" or "l1".
+
+    Examples
+    --------
+    >>> import math
+    >>> from deep.attacks import parse_threat
+    >>> parse_threat(math.inf), parse_threat("l2")
+    ('linf', 'l2')
+    """
     name = parse_attack(norm).name
     if name not in NORMS:
         raise InvalidParameter("norm", f"attacks support {NORMS}, got {norm!r}")
@@ -51,13 +69,53 @@ def check_box(box):
 
 
 def input_norm(delta: torch.Tensor, norm: str) -> torch.Tensor:
-    """Per-sample ``||delta_i||_p`` (shape (n,))."""
+    """Per-sample ``||delta_i||_p`` (shape (n,)).
+
+    Parameters
+    ----------
+    delta : torch.Tensor
+        Perturbations, shape (n, ...).
+    norm : str
+        "linf", "l2" or "l1".
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (n,).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.attacks import input_norm
+    >>> input_norm(torch.tensor([[3.0, -4.0]]), "l2")
+    tensor([5.])
+    """
     p = {"linf": math.inf, "l2": 2.0, "l1": 1.0}[parse_threat(norm)]
     return torch.linalg.vector_norm(delta.reshape(delta.shape[0], -1), ord=p, dim=1)
 
 
 def project_l1_ball(v: torch.Tensor, eps: float) -> torch.Tensor:
-    """Euclidean projection of every row of ``v`` (n, d) onto ``{||u||_1 <= eps}`` (sort-based, batched)."""
+    """Euclidean projection of every row of ``v`` (n, d) onto ``{||u||_1 <= eps}`` (sort-based, batched).
+
+    Parameters
+    ----------
+    v : torch.Tensor
+        Shape (n, d).
+    eps : float
+        The l1 radius.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (n, d).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.attacks import project_l1_ball
+    >>> project_l1_ball(torch.tensor([[3.0, 1.0]]), 2.0)
+    tensor([[2., 0.]])
+    """
     a = v.abs()
     outside = a.sum(1) > eps
     if not bool(outside.any()):
@@ -79,6 +137,28 @@ def project_l2_box(v: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, ep
     ``u = sign(v) min(s |v|, room)`` with ``room = upper`` where ``v > 0`` and ``-lower`` where ``v < 0``, and ``s``
     the largest value in (0, 1] with ``||u||_2 <= eps``. Between consecutive breakpoints ``r_j = room_j / |v_j|``
     (sorted), ``||u(s)||^2 = sum_{r_j <= s} room_j^2 + s^2 sum_{r_j > s} v_j^2``, solved in closed form.
+
+    Parameters
+    ----------
+    v : torch.Tensor
+        Shape (n, d).
+    lower, upper : torch.Tensor
+        Box bounds, shape (n, d), ``lower <= 0 <= upper``.
+    eps : float
+        The l2 radius.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (n, d).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.attacks import project_l2_box
+    >>> u = project_l2_box(torch.tensor([[3.0, 4.0]]), torch.tensor([[-1.0, -1.0]]), torch.tensor([[1.0, 10.0]]), 2.5)
+    >>> u, round(float(u.norm()), 4)                       # the first coordinate sits on the box, ||u|| = eps
+    (tensor([[1.0000, 2.2913]]), 2.5)
     """
     a = v.abs()
     room = torch.where(v > 0, upper, -lower).clamp(min=0.0)
@@ -99,7 +179,33 @@ def project_l2_box(v: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, ep
 
 
 def project(delta: torch.Tensor, x: torch.Tensor, eps: float, norm: str = "linf", box=(0.0, 1.0)) -> torch.Tensor:
-    """Project ``delta`` onto the ``eps``-ball of ``norm`` and then onto the box (see module docstring)."""
+    """Project ``delta`` onto the ``eps``-ball of ``norm`` and then onto the box (see the module docstring).
+
+    Parameters
+    ----------
+    delta : torch.Tensor
+        Perturbations, shape (n, ...).
+    x : torch.Tensor
+        The clean inputs (the box constrains ``x + delta``).
+    eps : float
+        The radius (input units).
+    norm : {"linf", "l2", "l1"}, default "linf"
+        The threat model.
+    box : (float, float) or None, default (0.0, 1.0)
+        Valid input range (None: no box).
+
+    Returns
+    -------
+    torch.Tensor
+        ``delta`` in the ball and with ``x + delta`` in the box.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.attacks import project
+    >>> project(torch.tensor([[0.3, 0.3]]), torch.tensor([[0.5, 0.95]]), eps=0.1, norm="linf")
+    tensor([[0.1000, 0.0500]])
+    """
     norm = parse_threat(norm)
     n = delta.shape[0]
     flat = delta.reshape(n, -1)
@@ -123,7 +229,32 @@ def project(delta: torch.Tensor, x: torch.Tensor, eps: float, norm: str = "linf"
 
 def random_point(x: torch.Tensor, eps: float, norm: str, generator: torch.Generator | None) -> torch.Tensor:
     """A random point of the ball (before the box): uniform cube (linf), uniform ball (l2), random l1 direction
-    with radius ``eps * U^{1/d}`` (l1). Drawn on the generator's device, then moved to ``x.device``."""
+    with radius ``eps * U^{1/d}`` (l1). Drawn on the generator's device, then moved to ``x.device``.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Inputs, shape (n, ...) (one point per input).
+    eps : float
+        The radius.
+    norm : {"linf", "l2", "l1"}
+        The threat model.
+    generator : torch.Generator or None
+        The source of randomness.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape of ``x``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.attacks import random_point
+    >>> delta = random_point(torch.zeros(4, 3), 0.1, "linf", torch.Generator().manual_seed(0))
+    >>> delta.shape, bool(delta.abs().max() <= 0.1)
+    (torch.Size([4, 3]), True)
+    """
     norm = parse_threat(norm)
     n = x.shape[0]
     d = x[0].numel()
@@ -145,7 +276,33 @@ def ascent_direction(grad: torch.Tensor, norm: str, x_adv: torch.Tensor | None =
                      l1_fraction: float = 0.05) -> torch.Tensor:
     """Unit-norm steepest-ascent direction per sample: ``sign(g)`` (linf), ``g/||g||_2`` (l2), and for l1 the sign of
     the top ``l1_fraction`` of coordinates by ``|g|`` (at least one), scaled to l1 norm 1, skipping coordinates
-    that sit on the box and point out of it (a sparse steepest step in the spirit of SLIDE)."""
+    that sit on the box and point out of it (a sparse steepest step in the spirit of SLIDE).
+
+    Parameters
+    ----------
+    grad : torch.Tensor
+        Gradients, shape (n, ...).
+    norm : {"linf", "l2", "l1"}
+        The threat model.
+    x_adv : torch.Tensor, optional
+        The current points (for the l1 box rule).
+    box : (float, float) or None, default (0.0, 1.0)
+        Valid input range.
+    l1_fraction : float, default 0.05
+        Fraction of coordinates moved by an l1 step.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape of ``grad``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.attacks import ascent_direction
+    >>> ascent_direction(torch.tensor([[0.2, -3.0]]), "linf"), ascent_direction(torch.tensor([[3.0, -4.0]]), "l2")
+    (tensor([[ 1., -1.]]), tensor([[ 0.6000, -0.8000]]))
+    """
     norm = parse_threat(norm)
     n = grad.shape[0]
     g = grad.reshape(n, -1)

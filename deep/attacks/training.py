@@ -31,7 +31,25 @@ METHODS = ("pgd_at", "trades")
 
 @dataclass
 class TrainingHistory:
-    """Per-epoch records of :func:`adversarial_training` (``callback`` rows are appended to ``extra``)."""
+    """Per-epoch records of :func:`adversarial_training` (``callback`` rows are appended to ``extra``).
+
+    Attributes
+    ----------
+    epoch : list of int
+        Epoch numbers (from 1).
+    loss : list of float
+        Mean training loss of the epoch (on the adversarial inputs).
+    train_accuracy : list of float
+        Clean training accuracy after the epoch (a fraction).
+    extra : list of dict
+        The rows returned by the callback.
+
+    Examples
+    --------
+    >>> from deep.attacks import TrainingHistory
+    >>> TrainingHistory(epoch=[1], loss=[0.5], train_accuracy=[0.9]).to_dict()
+    {'epoch': [1], 'loss': [0.5], 'train_accuracy': [0.9], 'extra': []}
+    """
 
     epoch: list = field(default_factory=list)
     loss: list = field(default_factory=list)
@@ -47,7 +65,27 @@ def _two_class(outputs):
 
 
 def kl_per_sample(clean_outputs, adv_outputs) -> torch.Tensor:
-    """``KL(p(clean) || p(adv))`` per sample (softmax of logits; binary outputs as logits (0, f))."""
+    """``KL(p(clean) || p(adv))`` per sample (softmax of logits; binary outputs as logits (0, f)).
+
+    Parameters
+    ----------
+    clean_outputs : torch.Tensor
+        Outputs on the clean inputs, (n,) or (n, C).
+    adv_outputs : torch.Tensor
+        Outputs on the perturbed inputs.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (n,), >= 0.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.attacks import kl_per_sample
+    >>> kl_per_sample(torch.tensor([2.0]), torch.tensor([2.0])), kl_per_sample(torch.tensor([2.0]), torch.tensor([-2.0]))
+    (tensor([0.]), tensor([1.5232]))
+    """
     log_p = F.log_softmax(_two_class(clean_outputs), 1)
     log_q = F.log_softmax(_two_class(adv_outputs), 1)
     return (log_p.exp() * (log_p - log_q)).sum(1)
@@ -55,7 +93,42 @@ def kl_per_sample(clean_outputs, adv_outputs) -> torch.Tensor:
 
 def trades_attack(model, x, eps: float, norm: str = "linf", steps: int = 10, step_size: float | None = None,
                   generator: torch.Generator | None = None, box=(0.0, 1.0)) -> torch.Tensor:
-    """PGD on ``KL(p(x) || p(x'))`` from ``x + 0.001 N(0, I)`` (the TRADES inner maximization); detached result."""
+    """PGD on ``KL(p(x) || p(x'))`` from ``x + 0.001 N(0, I)`` (the TRADES inner maximization).
+
+    Parameters
+    ----------
+    model : callable
+        Outputs (n,) or logits (n, C).
+    x : torch.Tensor
+        Inputs in the box.
+    eps : float
+        Radius.
+    norm : {"linf", "l2", "l1"}, default "linf"
+        The threat model.
+    steps : int, default 10
+        PGD steps.
+    step_size : float, optional
+        Default ``2.5 eps / steps``.
+    generator : torch.Generator, optional
+        Source of the starting noise.
+    box : (float, float) or None, default (0.0, 1.0)
+        Valid input range.
+
+    Returns
+    -------
+    torch.Tensor
+        Detached perturbed inputs.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.attacks import trades_attack
+    >>> model = lambda z: 3 * z.sum(1) - 1.0
+    >>> x = torch.full((3, 2), 0.5)
+    >>> x_adv = trades_attack(model, x, eps=0.1, steps=3, generator=torch.Generator().manual_seed(0))
+    >>> bool((x_adv - x).abs().max() <= 0.1 + 1e-7)
+    True
+    """
     with torch.no_grad():
         clean = model(x).detach()
     alpha = 2.5 * eps / max(steps, 1) if step_size is None else step_size
@@ -85,7 +158,9 @@ def adversarial_training(model, optimizer, X, y, eps: float, norm: str = "linf",
     Parameters
     ----------
     model : torch.nn.Module
+        The network (trained in place).
     optimizer : torch.optim.Optimizer
+        Its optimizer.
     X, y : tensors
         Training data (labels +-1 for binary outputs, class indices for logits).
     eps : float
@@ -106,6 +181,24 @@ def adversarial_training(model, optimizer, X, y, eps: float, norm: str = "linf",
         Minibatch order, random starts and TRADES noise.
     callback : callable, optional
         ``callback(epoch, model) -> dict or None`` after every epoch; rows are kept in ``history.extra``.
+
+    Returns
+    -------
+    TrainingHistory
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.attacks import adversarial_training
+    >>> torch.manual_seed(0)                                          # doctest: +ELLIPSIS
+    <torch._C.Generator object at ...>
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 1, bias=False), torch.nn.Flatten(0))
+    >>> X = torch.rand(32, 2, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.where(X[:, 0] > X[:, 1], 1.0, -1.0)
+    >>> history = adversarial_training(net, torch.optim.SGD(net.parameters(), lr=1.0), X, y, eps=0.05, epochs=3,
+    ...                                attack_steps=3, generator=torch.Generator().manual_seed(0))
+    >>> history.epoch, history.loss[-1] < history.loss[0]
+    ([1, 2, 3], True)
     """
     parse_threat(norm)
     nonnegative("eps", eps)
