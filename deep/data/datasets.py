@@ -29,7 +29,28 @@ from ..device import default_device
 
 @dataclass(frozen=True)
 class Dataset:
-    """Train/test tensors; ``labels`` says ``"pm1"`` (binary +-1) or ``"index"`` (class indices)."""
+    """Train/test tensors of one data set.
+
+    Attributes
+    ----------
+    X_train, y_train : torch.Tensor
+        Training inputs and labels.
+    X_test, y_test : torch.Tensor
+        Test inputs and labels.
+    labels : {"pm1", "index"}
+        Binary labels +-1 (float) or class indices (int64).
+    name : str
+        A short description (e.g. "digits2v7").
+    n_features : int
+        Input dimension (elements per sample).
+
+    Examples
+    --------
+    >>> from deep.data import gaussian_binary
+    >>> data = gaussian_binary(20, 5, n_test=10, seed=0)
+    >>> data.X_train.shape, data.X_test.shape, data.labels, data.n_features
+    (torch.Size([20, 5]), torch.Size([10, 5]), 'pm1', 5)
+    """
 
     X_train: torch.Tensor
     y_train: torch.Tensor
@@ -86,8 +107,30 @@ def digits_binary(pair=(2, 7), n_train: int | None = None, n_test: int | None = 
     ``n_train`` defaults to 70 % of the pair's samples (about 250 of 357 for 2 vs 7), ``n_test`` to the rest.
     Images are ``(n, 64)`` (``flatten``) or ``(n, 1, 8, 8)``.
 
+    Parameters
+    ----------
+    pair : (int, int), default (2, 7)
+        The two digits.
+    n_train : int, optional
+        Training samples (default 70 % of the pair's).
+    n_test : int, optional
+        Test samples (default: the rest).
+    seed : int, default 0
+        Seed of the split.
+    flatten : bool, default True
+        Images ``(n, 64)`` or ``(n, 1, 8, 8)``.
+    device : str or torch.device, optional
+        Where the tensors live.
+    dtype : torch.dtype, default torch.float32
+        Dtype of the inputs and labels.
+
+    Returns
+    -------
+    Dataset
+
     Examples
     --------
+    >>> from deep.data import digits_binary
     >>> data = digits_binary((0, 1), device="cpu")
     >>> float(data.X_train.max()) <= 1.0, sorted(set(data.y_train.tolist()))
     (True, [-1.0, 1.0])
@@ -107,7 +150,34 @@ def digits_binary(pair=(2, 7), n_train: int | None = None, n_test: int | None = 
 
 def digits_multiclass(n_train: int | None = None, n_test: int | None = None, seed: int = 0, flatten: bool = True,
                       device=None, dtype=torch.float32) -> Dataset:
-    """All ten digits, class-index labels, pixels in [0, 1]; ``n_train`` defaults to 70 % of 1797."""
+    """All ten digits of scikit-learn's bundled digits, class-index labels, pixels in [0, 1].
+
+    Parameters
+    ----------
+    n_train : int, optional
+        Training samples (default 70 % of 1797).
+    n_test : int, optional
+        Test samples (default: the rest).
+    seed : int, default 0
+        Seed of the split.
+    flatten : bool, default True
+        Images ``(n, 64)`` or ``(n, 1, 8, 8)``.
+    device : str or torch.device, optional
+        Where the tensors live (default :func:`deep.device.default_device`).
+    dtype : torch.dtype, default torch.float32
+        Dtype of the inputs (and of +-1 labels).
+
+    Returns
+    -------
+    Dataset
+
+    Examples
+    --------
+    >>> from deep.data import digits_multiclass
+    >>> data = digits_multiclass(device="cpu")
+    >>> data.X_train.shape, data.labels, sorted(set(data.y_train.tolist()))
+    (torch.Size([1258, 64]), 'index', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    """
     X, t = _digits()
     if n_train is None:
         n_train = int(round(0.7 * X.shape[0]))
@@ -118,7 +188,40 @@ def digits_multiclass(n_train: int | None = None, n_test: int | None = None, see
 
 def gaussian_binary(n_train: int, d: int, n_test: int = 1000, teacher=None, margin: float = 0.0, seed: int = 0,
                     device=None, dtype=torch.float32) -> Dataset:
-    """Gaussian inputs labelled by a linear teacher (see module docstring); returns train and test sets."""
+    """Gaussian inputs labelled by a linear teacher (see the module docstring); returns train and test sets.
+
+    Parameters
+    ----------
+    n_train : int
+        Training samples.
+    d : int
+        Dimension.
+    n_test : int, default 1000
+        Test samples.
+    teacher : array_like, optional
+        ``w*`` of shape (d,) (default drawn from N(0, I_d)).
+    margin : float, default 0.0
+        Keep only points with ``|<w*, x>| / ||w*|| >= margin``.
+    seed : int, default 0
+        Seed of the teacher and the samples.
+    device : str or torch.device, optional
+        Where the tensors live (default :func:`deep.device.default_device`).
+    dtype : torch.dtype, default torch.float32
+        Dtype of the inputs (and of +-1 labels).
+
+    Returns
+    -------
+    Dataset
+        Labels +-1.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.data import gaussian_binary
+    >>> data = gaussian_binary(50, 3, n_test=10, teacher=[1.0, 0.0, 0.0], margin=0.5, seed=0, device="cpu")
+    >>> bool((data.y_train * data.X_train[:, 0] >= 0.5).all())
+    True
+    """
     integer("n_train", n_train, low=1)
     integer("d", d, low=1)
     integer("n_test", n_test, low=0)
@@ -155,7 +258,31 @@ _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dty
 
 
 def read_idx(path) -> np.ndarray:
-    """Read an idx file (``.gz`` allowed): magic ``0 0 type ndim``, big-endian int32 sizes, then the data."""
+    """Read an idx file (``.gz`` allowed): magic ``0 0 type ndim``, big-endian int32 sizes, then the data.
+
+    Parameters
+    ----------
+    path : str or path
+        The file.
+
+    Returns
+    -------
+    numpy.ndarray
+        With the shape and dtype of the header.
+
+    Examples
+    --------
+    >>> import pathlib, struct, tempfile
+    >>> import numpy as np
+    >>> def write_idx(path, a):                              # the idx format: magic, big-endian sizes, uint8 data
+    ...     path.write_bytes(bytes([0, 0, 0x08, a.ndim]) + struct.pack(f">{a.ndim}i", *a.shape) + a.astype(np.uint8).tobytes())
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> write_idx(root / "t10k-images-idx3-ubyte", np.arange(3 * 28 * 28).reshape(3, 28, 28) % 256)
+    >>> write_idx(root / "t10k-labels-idx1-ubyte", np.array([7, 2, 1]))
+    >>> from deep.data import read_idx
+    >>> read_idx(root / "t10k-labels-idx1-ubyte")
+    array([7, 2, 1], dtype=uint8)
+    """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as fh:
@@ -181,8 +308,47 @@ def _find(root: Path, stem: str) -> Path:
 def load_mnist(root, train: bool = True, digits=None, n: int | None = None, flatten: bool = True, device=None,
                dtype=torch.float32):
     """MNIST from ``root`` (files ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-...``, optionally
-    ``.gz``; also looked up in ``root/MNIST/raw``). Returns ``(X, y)``: pixels / 255, class-index labels, or labels
-    +-1 when ``digits=(a, b)`` selects a pair (first ``n`` in file order, as the Price et al. code does)."""
+    ``.gz``; also looked up in ``root/MNIST/raw``). Nothing is downloaded. Labels are class indices, or +-1 when
+    ``digits=(a, b)`` selects a pair (first ``n`` in file order, as the Price et al. code does).
+
+    Parameters
+    ----------
+    root : str or path
+        Folder of the idx files.
+    train : bool, default True
+        The training files (else ``t10k``).
+    digits : (int, int), optional
+        A pair of digits: labels -1 (first) / +1 (second).
+    n : int, optional
+        Keep the first ``n`` samples.
+    flatten : bool, default True
+        Images ``(n, 784)`` or ``(n, 1, 28, 28)``.
+    device : str or torch.device, optional
+        Where the tensors live (default :func:`deep.device.default_device`).
+    dtype : torch.dtype, default torch.float32
+        Dtype of the inputs (and of +-1 labels).
+
+    Returns
+    -------
+    (torch.Tensor, torch.Tensor)
+        ``X`` (pixels / 255) and ``y``.
+
+    Examples
+    --------
+    >>> import pathlib, struct, tempfile
+    >>> import numpy as np
+    >>> def write_idx(path, a):                              # the idx format: magic, big-endian sizes, uint8 data
+    ...     path.write_bytes(bytes([0, 0, 0x08, a.ndim]) + struct.pack(f">{a.ndim}i", *a.shape) + a.astype(np.uint8).tobytes())
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> write_idx(root / "t10k-images-idx3-ubyte", np.arange(3 * 28 * 28).reshape(3, 28, 28) % 256)
+    >>> write_idx(root / "t10k-labels-idx1-ubyte", np.array([7, 2, 1]))
+    >>> from deep.data import load_mnist
+    >>> X, y = load_mnist(root, train=False)
+    >>> X.shape, y
+    (torch.Size([3, 784]), tensor([7, 2, 1]))
+    >>> load_mnist(root, train=False, digits=(2, 7))[1]
+    tensor([ 1., -1.])
+    """
     root = Path(root)
     if not (root / "train-images-idx3-ubyte").exists() and (root / "MNIST" / "raw").is_dir():
         root = root / "MNIST" / "raw"
@@ -197,7 +363,42 @@ def load_mnist(root, train: bool = True, digits=None, n: int | None = None, flat
 def load_cifar10(root, train: bool = True, classes=None, n: int | None = None, flatten: bool = False, device=None,
                  dtype=torch.float32):
     """CIFAR-10 from the python pickle batches in ``root`` or ``root/cifar-10-batches-py`` (``data_batch_1..5``,
-    ``test_batch``; each a dict with ``b"data"`` (N, 3072) uint8 and ``b"labels"``). Images ``(N, 3, 32, 32)`` / 255."""
+    ``test_batch``; each a dict with ``b"data"`` (N, 3072) uint8 and ``b"labels"``). Nothing is downloaded.
+
+    Parameters
+    ----------
+    root : str or path
+        Folder of the batches.
+    train : bool, default True
+        The training batches (else ``test_batch``).
+    classes : (int, int), optional
+        A pair of classes: labels -1 / +1.
+    n : int, optional
+        Keep the first ``n`` samples.
+    flatten : bool, default False
+        Images ``(N, 3072)`` or ``(N, 3, 32, 32)``.
+    device : str or torch.device, optional
+        Where the tensors live (default :func:`deep.device.default_device`).
+    dtype : torch.dtype, default torch.float32
+        Dtype of the inputs (and of +-1 labels).
+
+    Returns
+    -------
+    (torch.Tensor, torch.Tensor)
+        ``X`` (pixels / 255) and ``y``.
+
+    Examples
+    --------
+    >>> import pathlib, pickle, tempfile
+    >>> import numpy as np
+    >>> from deep.data import load_cifar10
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> with open(root / "test_batch", "wb") as fh:
+    ...     pickle.dump({b"data": np.zeros((2, 3072), dtype=np.uint8), b"labels": [3, 5]}, fh)
+    >>> X, y = load_cifar10(root, train=False)
+    >>> X.shape, y
+    (torch.Size([2, 3, 32, 32]), tensor([3, 5]))
+    """
     root = Path(root)
     if (root / "cifar-10-batches-py").is_dir():
         root = root / "cifar-10-batches-py"
