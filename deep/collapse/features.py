@@ -15,11 +15,17 @@ from asymptotics.errors import InvalidParameter
 class FeatureRecorder:
     """Context manager recording the outputs of ``modules`` (see module docstring).
 
+    Parameters
+    ----------
+    modules : list of torch.nn.Module
+        The modules whose outputs are recorded (flattened per sample, detached), one entry per call.
+
     Examples
     --------
     >>> import torch
     >>> from deep.models import HomogeneousMLP
     >>> net = HomogeneousMLP(4, [8, 6], out_features=3)
+    >>> from deep.collapse import FeatureRecorder
     >>> with FeatureRecorder([net.act]) as rec:
     ...     _ = net(torch.ones(2, 4))
     >>> [tuple(f.shape) for f in rec.outputs]
@@ -63,12 +69,33 @@ def default_layers(model: nn.Module) -> list[nn.Module]:
 def layer_features(model: nn.Module, x: torch.Tensor, layers=None, batch_size: int = 4096):
     r"""Hidden representations of ``x`` at every hooked layer and the network outputs.
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network.
+    x : torch.Tensor
+        Inputs.
+    layers : list of torch.nn.Module, optional
+        Modules to record (default :func:`default_layers`).
+    batch_size : int, default 4096
+        Forward in batches of this size.
+
     Returns
     -------
     features : list of tensors (n, p_l)
         One per recorded call, in forward order (the last hidden layer is the penultimate feature ``h``).
     outputs : tensor
         ``model(x)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.collapse import layer_features
+    >>> from deep.models import HomogeneousMLP
+    >>> net = HomogeneousMLP(4, [8, 6], out_features=3, generator=torch.Generator().manual_seed(0))
+    >>> features, outputs = layer_features(net, torch.ones(2, 4))
+    >>> [tuple(f.shape) for f in features], tuple(outputs.shape)
+    ([(2, 8), (2, 6)], (2, 3))
     """
     layers = default_layers(model) if layers is None else list(layers)
     feats, outs = None, []

@@ -43,6 +43,36 @@ class CollapseMetrics:
     """NC1 (both conventions), NC2 (equinorm, equiangularity; means and classifier), NC3, NC4 for one feature set.
 
     Entries that need a classifier ``W`` (``nc2_*_w``, ``nc3``) or predictions (``nc4``) are NaN without them.
+    Formulas: the module docstring. All are 0 at perfect collapse onto a simplex ETF.
+
+    Attributes
+    ----------
+    nc1 : float
+        ``Tr(Sigma_W Sigma_B^+)`` (the public code's convention).
+    nc1_papyan : float
+        ``nc1 / C`` (Papyan et al. 2020).
+    nc2_norm, nc2_angle : float
+        Equinorm and equiangularity of the centred class means.
+    nc2_norm_w, nc2_angle_w : float
+        The same for the classifier rows.
+    nc3 : float
+        Self-duality ``|| W^T/||W||_F - M~/||M~||_F ||_F^2``.
+    nc4 : float
+        Disagreement between the nearest-class-centre classifier and the network (a fraction).
+    num_classes, num_samples : int
+        C (classes present) and N.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.collapse import simplex_etf
+    >>> M = simplex_etf(3, 5, generator=torch.Generator().manual_seed(0))      # 3 class means in R^5
+    >>> H = M.repeat(4, 1); y = torch.arange(3).repeat(4)                       # 4 collapsed points per class
+    >>> from deep.collapse import collapse_metrics
+    >>> noisy = H + 0.01 * torch.randn(12, 5, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    >>> m = collapse_metrics(noisy, y)
+    >>> m.nc1 < 1e-3, m.num_classes, m.nc3                 # nc3 needs the classifier W: NaN here
+    (True, 3, nan)
     """
 
     nc1: float
@@ -72,14 +102,36 @@ def _check(features, labels):
 
 
 def class_means(features: torch.Tensor, labels: torch.Tensor, num_classes: int | None = None):
-    r"""Class means ``mu_c``, counts ``N_c`` and the count-weighted global mean ``mu_G`` (float64).
+    """Class means ``mu_c``, counts ``N_c`` and the count-weighted global mean ``mu_G`` (float64).
+
+    Parameters
+    ----------
+    features : torch.Tensor
+        Shape (N, p).
+    labels : torch.Tensor
+        Class indices, shape (N,).
+    num_classes : int, optional
+        C (default ``max(labels) + 1``).
 
     Returns
     -------
-    means : tensor (C, p)
-        Row ``c`` is ``mu_c`` (zeros for an empty class).
-    counts : tensor (C,)
-    global_mean : tensor (p,)
+    means : torch.Tensor
+        Shape (C, p); row ``c`` is ``mu_c`` (zeros for an empty class).
+    counts : torch.Tensor
+        Shape (C,).
+    global_mean : torch.Tensor
+        Shape (p,).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.collapse import simplex_etf
+    >>> M = simplex_etf(3, 5, generator=torch.Generator().manual_seed(0))      # 3 class means in R^5
+    >>> H = M.repeat(4, 1); y = torch.arange(3).repeat(4)                       # 4 collapsed points per class
+    >>> from deep.collapse import class_means
+    >>> means, counts, mu_g = class_means(H, y)
+    >>> counts.tolist(), bool(torch.allclose(means, M)), bool(mu_g.abs().max() < 1e-12)
+    ([4.0, 4.0, 4.0], True, True)
     """
     _check(features, labels)
     labels = labels.long()
@@ -110,7 +162,30 @@ def _equiangular(vectors):
 
 
 def ncc_predict(features: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
-    r"""Nearest-class-centre labels ``argmin_c ||h_i - mu_c||_2`` (vectorised: ``||mu_c||^2 - 2 <h_i, mu_c>``)."""
+    """Nearest-class-centre labels ``argmin_c ||h_i - mu_c||_2`` (vectorised: ``||mu_c||^2 - 2 <h_i, mu_c>``).
+
+    Parameters
+    ----------
+    features : torch.Tensor
+        Shape (N, p).
+    means : torch.Tensor
+        Class means, shape (C, p).
+
+    Returns
+    -------
+    torch.Tensor
+        Class indices, shape (N,).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.collapse import simplex_etf
+    >>> M = simplex_etf(3, 5, generator=torch.Generator().manual_seed(0))      # 3 class means in R^5
+    >>> H = M.repeat(4, 1); y = torch.arange(3).repeat(4)                       # 4 collapsed points per class
+    >>> from deep.collapse import ncc_predict
+    >>> ncc_predict(H[:3], M)
+    tensor([0, 1, 2])
+    """
     if means.ndim != 2 or features.ndim != 2 or means.shape[1] != features.shape[1]:
         raise InvalidParameter("means", f"must have shape (C, {features.shape[-1]}), got {tuple(means.shape)}")
     H = features.detach().to(torch.float64)
@@ -119,7 +194,32 @@ def ncc_predict(features: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
 
 
 def ncc_accuracy(features: torch.Tensor, labels: torch.Tensor, means: torch.Tensor) -> float:
-    """Accuracy of the NCC classifier with the given (e.g. clean) class means on (e.g. perturbed) features."""
+    """Accuracy of the NCC classifier with the given (e.g. clean) class means on (e.g. perturbed) features.
+
+    Parameters
+    ----------
+    features : torch.Tensor
+        Shape (N, p).
+    labels : torch.Tensor
+        Class indices, shape (N,).
+    means : torch.Tensor
+        Class means, shape (C, p).
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.collapse import simplex_etf
+    >>> M = simplex_etf(3, 5, generator=torch.Generator().manual_seed(0))      # 3 class means in R^5
+    >>> H = M.repeat(4, 1); y = torch.arange(3).repeat(4)                       # 4 collapsed points per class
+    >>> from deep.collapse import ncc_accuracy
+    >>> ncc_accuracy(H, y, M), ncc_accuracy(H, (y + 1) % 3, M)
+    (1.0, 0.0)
+    """
     return float((ncc_predict(features, means) == labels.to(features.device).long()).double().mean())
 
 
@@ -191,8 +291,34 @@ def collapse_metrics(features: torch.Tensor, labels: torch.Tensor, weights: torc
 
 
 def collapse_metrics_loop(features: torch.Tensor, labels: torch.Tensor, num_classes: int | None = None) -> float:
-    r"""Reference NC1 ``Tr(Sigma_W Sigma_B^+)`` with a per-class Python loop and an explicit ``p x p``
-    pseudo-inverse (the public code's way; used by tests and the benchmark)."""
+    """Reference NC1 ``Tr(Sigma_W Sigma_B^+)`` with a per-class Python loop and an explicit ``p x p``
+    pseudo-inverse (the public code's way; used by tests and the benchmark).
+
+    Parameters
+    ----------
+    features : torch.Tensor
+        Shape (N, p).
+    labels : torch.Tensor
+        Class indices, shape (N,).
+    num_classes : int, optional
+        C.
+
+    Returns
+    -------
+    float
+        Equal to ``collapse_metrics(features, labels).nc1`` to rounding.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.collapse import simplex_etf
+    >>> M = simplex_etf(3, 5, generator=torch.Generator().manual_seed(0))      # 3 class means in R^5
+    >>> H = M.repeat(4, 1); y = torch.arange(3).repeat(4)                       # 4 collapsed points per class
+    >>> from deep.collapse import collapse_metrics, collapse_metrics_loop
+    >>> noisy = H + 0.01 * torch.randn(12, 5, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    >>> abs(collapse_metrics_loop(noisy, y) - collapse_metrics(noisy, y).nc1) < 1e-12
+    True
+    """
     _check(features, labels)
     H = features.detach().to(torch.float64)
     labels = labels.long()
@@ -217,10 +343,38 @@ def collapse_metrics_loop(features: torch.Tensor, labels: torch.Tensor, num_clas
 
 def simplex_etf(num_classes: int, dim: int, radius: float = 1.0, generator: torch.Generator | None = None,
                 dtype=torch.float64, device=None) -> torch.Tensor:
-    r"""Rows of a centred simplex ETF with norms ``radius``: ``M = r sqrt(C/(C-1)) (I_C - 11^T/C) U^T``,
-    ``U`` a ``dim x C`` matrix with orthonormal columns (random from ``generator``, else the first C axes).
-    Pairwise cosines are ``-1/(C-1)``. Needs ``dim >= C``. The result lives on ``device`` (default: torch's
-    default device); the random ``U`` is drawn on the generator's device (the CPU) and moved."""
+    """Rows of a centred simplex ETF with norms ``radius``: ``M = r sqrt(C/(C-1)) (I_C - 11^T/C) U^T``,
+    U a random ``dim x C`` partial orthogonal matrix (the random ``U`` is drawn on the generator's device, the CPU,
+    and moved to ``device``).
+
+    Parameters
+    ----------
+    num_classes : int
+        C.
+    dim : int
+        The feature dimension (>= C).
+    radius : float, default 1.0
+        The norm of every row.
+    generator : torch.Generator, optional
+        Source of U.
+    dtype : torch.dtype, default torch.float64
+        Result dtype.
+    device : str or torch.device, optional
+        Result device.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (C, dim): equal norms, pairwise cosines ``-1/(C-1)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.collapse import simplex_etf
+    >>> M = simplex_etf(3, 5, generator=torch.Generator().manual_seed(0))
+    >>> M.norm(dim=1).round(decimals=12).tolist(), round(float(M[0] @ M[1]), 6)
+    ([1.0, 1.0, 1.0], -0.5)
+    """
     C = integer("num_classes", num_classes, low=2)
     d = integer("dim", dim, low=1)
     positive("radius", radius)
@@ -248,6 +402,8 @@ def leap(clean_features: torch.Tensor, clean_labels: torch.Tensor, perturbed_fea
     group_labels : tensor (N',)
         Labels the perturbed points are grouped by and compared with: the target ``(y+1) mod C`` for a targeted
         attack, the true label otherwise.
+    num_classes : int, optional
+        C (default from the clean labels).
 
     Returns
     -------
@@ -259,6 +415,17 @@ def leap(clean_features: torch.Tensor, clean_labels: torch.Tensor, perturbed_fea
         ``global_distance`` / ``global_angle`` between the two global means; ``ncc_accuracy_clean_means``:
         NCC accuracy of the perturbed points w.r.t. ``group_labels`` with the clean means (same as
         ``fraction_at_group``, kept under its classifier name).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.collapse import simplex_etf
+    >>> M = simplex_etf(3, 5, generator=torch.Generator().manual_seed(0))      # 3 class means in R^5
+    >>> H = M.repeat(4, 1); y = torch.arange(3).repeat(4)                       # 4 collapsed points per class
+    >>> from deep.collapse import leap
+    >>> moved = H[torch.tensor([1, 2, 0])]                        # every point moved to the next class's vertex
+    >>> leap(H, y, moved, torch.tensor([1, 2, 0]))["fraction_at_group"]
+    1.0
     """
     means, counts, mu_g = class_means(clean_features, clean_labels, num_classes)
     C = means.shape[0]

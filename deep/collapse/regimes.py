@@ -43,12 +43,36 @@ PERTURBATIONS = ("clean", "pgd", "targeted", "gaussian", "sign")
 
 
 def balanced_subset(X, y, per_class: int, num_classes: int | None = None):
-    """The first ``per_class`` points of every class (in data order), classes interleaved by label.
+    """The first ``per_class`` points of every class (in data order), classes grouped by label.
+
+    Parameters
+    ----------
+    X : torch.Tensor
+        Inputs.
+    y : torch.Tensor
+        Class indices.
+    per_class : int
+        Points kept per class.
+    num_classes : int, optional
+        C (default ``max(y) + 1``).
+
+    Returns
+    -------
+    (torch.Tensor, torch.Tensor)
+        The subset of ``X`` and ``y``.
 
     Raises
     ------
     InvalidParameter
         If a class has fewer than ``per_class`` points.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.collapse import balanced_subset
+    >>> X = torch.arange(6.0).reshape(6, 1); y = torch.tensor([0, 1, 0, 1, 1, 0])
+    >>> balanced_subset(X, y, 2)[1]
+    tensor([0, 0, 1, 1])
     """
     integer("per_class", per_class, low=1)
     C = int(y.max()) + 1 if num_classes is None else integer("num_classes", num_classes, low=1)
@@ -64,7 +88,45 @@ def balanced_subset(X, y, per_class: int, num_classes: int | None = None):
 
 def perturb(model, x, y, kind: str, eps: float, num_classes: int, steps: int = 10, step_size: float | None = None,
             generator: torch.Generator | None = None):
-    """Perturbed inputs and their grouping labels (``kind`` in :data:`PERTURBATIONS`; see module docstring)."""
+    """Perturbed inputs and their grouping labels (``kind`` in :data:`PERTURBATIONS`; see the module docstring).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A classifier with logits (n, C).
+    x : torch.Tensor
+        Inputs in [0, 1].
+    y : torch.Tensor
+        Class indices.
+    kind : {"clean", "pgd", "targeted", "gaussian", "sign"}
+        The perturbation (targeted: towards ``(y + 1) mod C``; gaussian and sign: random baselines of the same size).
+    eps : float
+        linf radius.
+    num_classes : int
+        C.
+    steps : int, default 10
+        PGD steps.
+    step_size : float, optional
+        PGD step size.
+    generator : torch.Generator, optional
+        Source of randomness.
+
+    Returns
+    -------
+    (torch.Tensor, torch.Tensor)
+        The perturbed inputs and the labels they are grouped by (the target for ``targeted``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.models import HomogeneousMLP
+    >>> net = HomogeneousMLP(4, [8, 6], out_features=3, generator=torch.Generator().manual_seed(0))
+    >>> x = torch.rand(6, 4, generator=torch.Generator().manual_seed(0)); y = torch.tensor([0, 1, 2, 0, 1, 2])
+    >>> from deep.collapse import perturb
+    >>> x_adv, groups = perturb(net, x, y, "targeted", eps=0.1, num_classes=3, steps=2)
+    >>> groups
+    tensor([1, 2, 0, 1, 2, 0])
+    """
     if kind not in PERTURBATIONS:
         raise InvalidParameter("kind", f"must be one of {PERTURBATIONS}, got {kind!r}")
     nonnegative("eps", eps)
@@ -106,6 +168,49 @@ def collapse_report(model, x, y, eps: float, num_classes: int, perturbations=PER
     labels: the robust NCC classifier), ``ncc_accuracy_layers`` (same per layer), ``accuracy`` (the network's,
     against the true labels) and ``group_success`` (the network predicts the grouping label: for ``targeted``
     the fraction that reached its target). ``targeted_eps`` / ``targeted_steps`` default to ``eps`` / ``steps``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A classifier with logits (n, C).
+    x : torch.Tensor
+        Inputs in [0, 1].
+    y : torch.Tensor
+        Class indices.
+    eps : float
+        linf radius of the perturbations.
+    num_classes : int
+        C.
+    perturbations : sequence of str, default PERTURBATIONS
+        Kinds, as for :func:`perturb`.
+    steps : int, default 10
+        PGD steps.
+    step_size : float, optional
+        PGD step size.
+    generator : torch.Generator, optional
+        Source of randomness.
+    layers : list of torch.nn.Module, optional
+        Modules whose outputs are the hidden representations (default :func:`deep.collapse.features.default_layers`).
+    targeted_eps : float, optional
+        Radius of the targeted attack.
+    targeted_steps : int, optional
+        Steps of the targeted attack.
+
+    Returns
+    -------
+    dict
+        Kind -> the metrics above (accuracies are fractions).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.models import HomogeneousMLP
+    >>> net = HomogeneousMLP(4, [8, 6], out_features=3, generator=torch.Generator().manual_seed(0))
+    >>> x = torch.rand(6, 4, generator=torch.Generator().manual_seed(0)); y = torch.tensor([0, 1, 2, 0, 1, 2])
+    >>> from deep.collapse import collapse_report
+    >>> report = collapse_report(net, x, y, eps=0.1, num_classes=3, perturbations=("clean", "pgd"), steps=2)
+    >>> sorted(report), 0.0 <= report["pgd"]["accuracy"] <= report["clean"]["accuracy"]
+    (['clean', 'pgd'], True)
     """
     was_training = model.training
     model.eval()
@@ -156,12 +261,28 @@ def train_with_collapse(model, X, y, regime: str = "standard", epochs: int = 100
 
     Parameters
     ----------
+    model : torch.nn.Module
+        A classifier with logits (trained in place).
+    X, y : torch.Tensor
+        Training inputs in [0, 1] and class indices.
     regime : {"standard", "pgd_at", "trades"}
         ST = ERM; PGD-AT (Madry; loss on adversarial points only); TRADES (``CE(clean) + beta KL``).
     eps : float
         Training radius (linf) for PGD-AT / TRADES; ``eval_eps`` (default ``eps``) for the logged perturbations,
         ``eval_steps`` (default ``attack_steps``) their PGD steps; ``targeted_eps`` / ``targeted_steps`` for the
         targeted attack (default: the evaluation ones).
+    epochs, lr, momentum, weight_decay, batch_size : int, float
+        SGD with momentum and weight decay, minibatches of ``batch_size``.
+    attack_steps, step_size, beta : int, float
+        PGD settings of the training attack, and the TRADES weight.
+    log_every : int
+        Epochs between two collapse reports.
+    eval_eps, eval_steps, targeted_eps, targeted_steps : float, int, optional
+        Settings of the logged perturbations (see ``eps``).
+    perturbations : sequence of str
+        The kinds logged (:func:`perturb`).
+    progress : bool, optional
+        Show a progress bar.
     label_smoothing : float in [0, 1)
         Smoothing of the CE targets (see the module docstring for why the figure uses it).
     milestones : (float, float)
@@ -176,6 +297,18 @@ def train_with_collapse(model, X, y, regime: str = "standard", epochs: int = 100
     dict
         ``epochs`` (logged epochs), ``reports`` (one :func:`collapse_report` per logged epoch), ``loss`` and
         ``train_accuracy`` per epoch.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.models import HomogeneousMLP
+    >>> net = HomogeneousMLP(4, [8, 6], out_features=3, generator=torch.Generator().manual_seed(0))
+    >>> x = torch.rand(6, 4, generator=torch.Generator().manual_seed(0)); y = torch.tensor([0, 1, 2, 0, 1, 2])
+    >>> from deep.collapse import train_with_collapse
+    >>> out = train_with_collapse(net, x, y, epochs=2, log_every=1, batch_size=6, perturbations=("clean",),
+    ...                           generator=torch.Generator().manual_seed(0))
+    >>> out["epochs"], sorted(out["reports"][0])
+    ([1, 2], ['clean'])
     """
     if regime not in REGIMES:
         raise InvalidParameter("regime", f"must be one of {REGIMES}, got {regime!r}")
