@@ -53,6 +53,9 @@ FIGURE_MODULES = (
     "figures.ntk_dynamics",
     "figures.ntk_spectral_bias",
     "figures.kip_distillation",
+    "figures.neural_collapse_layers",
+    "figures.bnn_semantic_shift",
+    "figures.ntk_eigenfeature_images",
 )
 
 PRESET_NAMES = ("quick", "paper")
