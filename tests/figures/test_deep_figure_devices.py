@@ -44,6 +44,12 @@ TINY = {
     "margins_steepest_descent": dict(n_train=20, n_test=20, width=4, steps=12, points=4,
                                      algorithms=["gd", "sign", "cd", "adam"], kkt=True),
     "robust_erm_nets": dict(n_train=20, width=8, epochs=2, eps=[0.0, 0.2], attack_steps=2, seeds=[0]),
+    "neural_collapse_layers": dict(widths=[8, 8], per_class=3, epochs=1, attack_steps=1, eval_steps=1,
+                                   check_steps=1, eps_sweep=[0.1], batch_size=30),
+    "bnn_semantic_shift": dict(eps=[0.2], samples=2, score_samples=2, steps=2, epochs=1, n_test=10, hmc_pretrain=1,
+                               hmc=dict(chains=2, num_samples=4, burn_in=2, leapfrog_steps=2, thin=1)),
+    "ntk_eigenfeature_images": dict(n_train=20, n_test=10, top=2, bottom=2, profile=[0, 1, 19], steps=2,
+                                    permutations=2),
 }
 GPU = os.environ.get("ROBUSTBIAS_TEST_DEVICE")          # "cuda" on a GPU machine; the fake accelerator otherwise
 
