@@ -45,6 +45,12 @@ class ReLUKernelSpec:
         Number of hidden ReLU layers ``L`` (``L + 1`` dense layers); ``depth = 0`` is the linear kernel.
     sigma_w, sigma_b : float
         Weight and bias standard deviations (``W_std``, ``b_std`` of neural-tangents).
+
+    Examples
+    --------
+    >>> from deep.ntk import ReLUKernelSpec
+    >>> ReLUKernelSpec(depth=2)
+    ReLUKernelSpec(depth=2, sigma_w=1.4142135623730951, sigma_b=0.1)
     """
 
     depth: int = 1
@@ -79,6 +85,28 @@ def relu_nngp_diagonal(x, depth: int = 1, sigma_w: float = math.sqrt(2.0), sigma
     -----
     ``Sigma^1(x,x) = sigma_w^2 ||x||^2/d + sigma_b^2`` and ``Sigma^{l+1}(x,x) = sigma_w^2 Sigma^l(x,x)/2 + sigma_b^2``
     (the degree-1 arc-cosine kernel at ``theta = 0`` is ``Sigma/2``).
+
+    Parameters
+    ----------
+    x : array or tensor, shape (n, d)
+        Inputs.
+    depth : int, default 1
+        Hidden ReLU layers L.
+    sigma_w, sigma_b : float
+        Weight and bias standard deviations.
+
+    Returns
+    -------
+    array or tensor
+        Shape (L + 1, n).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deep.ntk import relu_nngp_diagonal
+    >>> relu_nngp_diagonal(np.eye(3), depth=1, sigma_b=0.0).round(4)
+    array([[0.6667, 0.6667, 0.6667],
+           [0.6667, 0.6667, 0.6667]])
     """
     spec = ReLUKernelSpec(depth, sigma_w, sigma_b)
     d = x.shape[-1]
@@ -163,8 +191,9 @@ def relu_kernels(x1, x2=None, depth: int = 1, sigma_w: float = math.sqrt(2.0), s
     --------
     >>> import numpy as np
     >>> x = np.eye(3)
+    >>> from deep.ntk import relu_kernels
     >>> K, T = relu_kernels(x, depth=1, sigma_w=2 ** 0.5, sigma_b=0.0)
-    >>> bool(np.allclose(np.diag(K), 1 / 3)), bool(np.allclose(np.diag(T), 2 / 3))
+    >>> bool(np.allclose(np.diag(K), 2 / 3)), bool(np.allclose(np.diag(T), 4 / 3))
     (True, True)
     """
     spec = ReLUKernelSpec(depth, sigma_w, sigma_b)
@@ -188,18 +217,93 @@ def relu_kernels(x1, x2=None, depth: int = 1, sigma_w: float = math.sqrt(2.0), s
 
 def relu_ntk(x1, x2=None, depth: int = 1, sigma_w: float = math.sqrt(2.0), sigma_b: float = 0.1,
              block_size: int = 4096):
-    """Analytic NTK ``Theta^{L+1}(x1, x2)`` only (see :func:`relu_kernels`)."""
+    """Analytic NTK ``Theta^{L+1}(x1, x2)`` only (see :func:`relu_kernels`).
+
+    Parameters
+    ----------
+    x1 : array or tensor, shape (n1, d)
+        Inputs (float64).
+    x2 : array or tensor, shape (n2, d), optional
+        Second set; default ``x1``.
+    depth : int, default 1
+        Hidden ReLU layers L.
+    sigma_w, sigma_b : float
+        Weight and bias standard deviations (NTK parameterisation).
+    block_size : int, default 4096
+        Rows of ``x1`` processed at once.
+
+    Returns
+    -------
+    array or tensor
+        Shape (n1, n2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deep.ntk import relu_ntk
+    >>> relu_ntk(np.eye(3), depth=1, sigma_b=0.0).diagonal().round(4)
+    array([1.3333, 1.3333, 1.3333])
+    """
     return relu_kernels(x1, x2, depth, sigma_w, sigma_b, block_size)[1]
 
 
 def relu_nngp(x1, x2=None, depth: int = 1, sigma_w: float = math.sqrt(2.0), sigma_b: float = 0.1,
               block_size: int = 4096):
-    """Analytic NNGP ``Sigma^{L+1}(x1, x2)`` only (see :func:`relu_kernels`)."""
+    """Analytic NNGP ``Sigma^{L+1}(x1, x2)`` only (see :func:`relu_kernels`).
+
+    Parameters
+    ----------
+    x1 : array or tensor, shape (n1, d)
+        Inputs (float64).
+    x2 : array or tensor, shape (n2, d), optional
+        Second set; default ``x1``.
+    depth : int, default 1
+        Hidden ReLU layers L.
+    sigma_w, sigma_b : float
+        Weight and bias standard deviations (NTK parameterisation).
+    block_size : int, default 4096
+        Rows of ``x1`` processed at once.
+
+    Returns
+    -------
+    array or tensor
+        Shape (n1, n2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deep.ntk import relu_nngp
+    >>> relu_nngp(np.eye(3), depth=1, sigma_b=0.0).diagonal().round(4)
+    array([0.6667, 0.6667, 0.6667])
+    """
     return relu_kernels(x1, x2, depth, sigma_w, sigma_b, block_size, ntk=False)[0]
 
 
 def kernel_function(kind: str = "ntk", depth: int = 1, sigma_w: float = math.sqrt(2.0), sigma_b: float = 0.1):
-    """A callable ``k(x1, x2)`` for ``kind`` in ``{"ntk", "nngp", "linear"}`` (``linear``: ``x1 x2^T / d``)."""
+    """A callable ``k(x1, x2)`` for ``kind`` in ``{"ntk", "nngp", "linear"}`` (``linear``: ``x1 x2^T / d``).
+
+    Parameters
+    ----------
+    kind : {"ntk", "nngp", "linear"}, default "ntk"
+        The kernel.
+    depth : int, default 1
+        Hidden ReLU layers L.
+    sigma_w, sigma_b : float
+        Weight and bias standard deviations (NTK parameterisation).
+
+    Returns
+    -------
+    callable
+        ``k(x1, x2) -> (n1, n2)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deep.ntk import kernel_function
+    >>> kernel_function("linear")(np.eye(2), np.eye(2))
+    array([[0.5, 0. ],
+           [0. , 0.5]])
+    """
     if kind == "ntk":
         return lambda a, b: relu_ntk(a, b, depth, sigma_w, sigma_b)
     if kind == "nngp":

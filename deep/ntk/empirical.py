@@ -109,7 +109,29 @@ def empirical_ntk(model: torch.nn.Module, x1: torch.Tensor, x2: torch.Tensor | N
 
 def per_sample_gradient_ntk(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Reference (slow) empirical NTK of a scalar-output model: one ``torch.autograd.grad`` per sample, stacked,
-    then ``G G^T``. Used as the baseline in ``benchmarks/bench_ntk.py`` and as an oracle in tests."""
+    then ``G G^T``. Used as the baseline in ``benchmarks/bench_ntk.py`` and as an oracle in tests.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model with outputs of shape (n,).
+    x : torch.Tensor
+        Inputs.
+
+    Returns
+    -------
+    torch.Tensor
+        The kernel (n, n).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.ntk import empirical_ntk, per_sample_gradient_ntk
+    >>> net = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0)).double()
+    >>> x = torch.randn(4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    >>> bool(torch.allclose(per_sample_gradient_ntk(net, x), empirical_ntk(net, x)))
+    True
+    """
     params = [p for p in model.parameters() if p.requires_grad]
     grads = []
     for i in range(x.shape[0]):

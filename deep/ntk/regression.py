@@ -133,7 +133,28 @@ class KernelMachine:
 
 @dataclass
 class FeaturePredictor:
-    """``x -> K(x, X) w`` for a fixed dual weight ``w`` (a feature or a sum of features); differentiable in ``x``."""
+    """``x -> K(x, X) w`` for a fixed dual weight ``w`` (a feature or a sum of features); differentiable in ``x``.
+
+    Built by :meth:`KernelMachine.feature`.
+
+    Parameters
+    ----------
+    machine : KernelMachine
+        The kernel machine (its kernel and training inputs X).
+    weight : torch.Tensor
+        The dual weight w, shape (n,) or (n, C).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.ntk import KernelMachine
+    >>> X = torch.rand(8, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.where(X[:, 0] > 0.5, 1.0, -1.0).double()
+    >>> machine = KernelMachine(X, y, kernel="ntk")
+    >>> every = machine.feature(range(machine.n_features))        # the sum of all features is the predictor
+    >>> bool(torch.allclose(every(X), machine(X)))
+    True
+    """
 
     machine: KernelMachine
     weight: torch.Tensor
@@ -144,7 +165,27 @@ class FeaturePredictor:
 
 def predictions_accuracy(outputs: torch.Tensor, y: torch.Tensor) -> float:
     """Accuracy of ``sign(outputs)`` against +-1 labels, or of ``argmax`` against class indices. Output 0 is an
-    error (as in ``deep.attacks``)."""
+    error (as in ``deep.attacks``).
+
+    Parameters
+    ----------
+    outputs : torch.Tensor
+        Predictions (n,) or (n, C).
+    y : torch.Tensor
+        +-1 labels or class indices.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.ntk import predictions_accuracy
+    >>> predictions_accuracy(torch.tensor([0.5, -2.0, 0.0]), torch.tensor([1.0, -1.0, 1.0]))
+    0.6666666666666666
+    """
     if outputs.ndim == 1:
         return float((torch.sign(outputs) == y.to(outputs.dtype)).double().mean())
     return float((outputs.argmax(1) == y.long()).double().mean())
@@ -152,12 +193,46 @@ def predictions_accuracy(outputs: torch.Tensor, y: torch.Tensor) -> float:
 
 def feature_metrics(machine: KernelMachine, X_test, y_test, indices, eps: float, steps: int = 10,
                     step_size: float | None = None, attack: str = "pgd") -> dict:
-    r"""Usefulness ``rho_i`` and robustness ``gamma_i`` of eigen-features (spec §1.2, Tsilivis & Kempe Sec. 2).
+    """Usefulness ``rho_i`` and robustness ``gamma_i`` of eigen-features (spec section 1.2, Tsilivis & Kempe Sec. 2).
 
     ``rho_i = mean 1{sign f_i(x) = y}`` (clean test accuracy of feature ``i``) and
     ``gamma_i = mean 1{sign f_i(x + delta_i) = y}`` with ``delta_i`` an linf attack (``"pgd"``: ``steps`` steps,
     no random start, as in the authors' notebook; ``"fgsm"``) made against ``f_i`` itself, inputs clipped to [0, 1].
-    Binary tasks (labels +-1). Returns ``{"index", "usefulness", "robustness", "eigenvalue"}`` lists.
+    Binary tasks (labels +-1).
+
+    Parameters
+    ----------
+    machine : KernelMachine
+        The kernel machine whose eigen-features are measured.
+    X_test, y_test : torch.Tensor
+        Test inputs in [0, 1] and +-1 labels.
+    indices : sequence of int
+        The features (by decreasing eigenvalue).
+    eps : float
+        linf radius.
+    steps : int, default 10
+        PGD steps.
+    step_size : float, optional
+        PGD step size.
+    attack : {"pgd", "fgsm"}, default "pgd"
+        The attack.
+
+    Returns
+    -------
+    dict
+        ``index``, ``usefulness``, ``robustness`` (accuracies, fractions) and ``eigenvalue`` lists.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.ntk import KernelMachine
+    >>> X = torch.rand(8, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.where(X[:, 0] > 0.5, 1.0, -1.0).double()
+    >>> machine = KernelMachine(X, y, kernel="ntk")
+    >>> from deep.ntk import feature_metrics
+    >>> out = feature_metrics(machine, X, y, [0, 1], eps=0.05, steps=2)
+    >>> out["index"], [round(v, 3) for v in out["eigenvalue"]]
+    ([0, 1], [8.789, 0.588])
     """
     from deep.attacks import fgsm, pgd
 
@@ -184,6 +259,23 @@ def feature_metrics(machine: KernelMachine, X_test, y_test, indices, eps: float,
 
 
 def majority_rate(y) -> float:
-    """``max_y' P(y = y')`` (a feature is useful when its accuracy exceeds this)."""
+    """``max_y' P(y = y')`` (a feature is useful when its accuracy exceeds this).
+
+    Parameters
+    ----------
+    y : torch.Tensor
+        Labels.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.ntk import majority_rate
+    >>> majority_rate(torch.tensor([1.0, 1.0, -1.0]))
+    0.6666666666666666
+    """
     _, counts = np.unique(np.asarray(torch.as_tensor(y).cpu()), return_counts=True)
     return float(counts.max() / counts.sum())

@@ -20,7 +20,29 @@ from .analytic import relu_ntk
 
 
 def circle_inputs(n: int, dtype=torch.float64, device=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Equispaced angles ``t_j = 2 pi j / n`` and points ``sqrt(2) (cos t_j, sin t_j)`` (on ``device``)."""
+    """Equispaced angles ``t_j = 2 pi j / n`` and points ``sqrt(2) (cos t_j, sin t_j)`` (on ``device``).
+
+    Parameters
+    ----------
+    n : int
+        Number of points.
+    dtype : torch.dtype, default torch.float64
+        Dtype.
+    device : str or torch.device, optional
+        Device.
+
+    Returns
+    -------
+    (torch.Tensor, torch.Tensor)
+        Angles (n,) and points (n, 2) (norm sqrt(2), so ``||x||^2/d = 1``).
+
+    Examples
+    --------
+    >>> from deep.ntk import circle_inputs
+    >>> t, x = circle_inputs(4)
+    >>> t.tolist()[:2], x.norm(dim=1).round(decimals=6).tolist()
+    ([0.0, 1.5707963267948966], [1.414214, 1.414214, 1.414214, 1.414214])
+    """
     integer("n", n, low=3)
     t = torch.arange(n, dtype=dtype, device=device) * (2 * math.pi / n)
     return t, math.sqrt(2.0) * torch.stack([torch.cos(t), torch.sin(t)], 1)
@@ -29,14 +51,46 @@ def circle_inputs(n: int, dtype=torch.float64, device=None) -> tuple[torch.Tenso
 def spectral_bias_circle(n: int = 64, frequencies=(1, 3, 6), depth: int = 1, sigma_w: float = math.sqrt(2.0),
                          sigma_b: float = 0.1, lr: float = 1.0, steps: int = 2000, width: int = 0,
                          record=50, seed: int = 0, device=None) -> dict:
-    r"""Residual of each Fourier mode of ``y(t) = sum_k cos(k t)`` under kernel gradient flow (exact) and, if
+    """Residual of each Fourier mode of ``y(t) = sum_k cos(k t)`` under kernel gradient flow (exact) and, if
     ``width > 0``, under gradient descent of an NTK-parameterised MLP (:class:`~deep.ntk.model.NTKMLP`) from
     its (random) initial function ``f_0``; both report ``v_k^T (f_t - y) / v_k^T (f_0 - y)`` for the unit mode ``v_k``.
 
-    Returns ``{"steps", "frequencies", "eigenvalues", "theory" (K x T), "network" (K x T or None)}`` as numpy
-    arrays; theory residuals are ``exp(-lr lambda_k t / n)`` (normalised to 1 at t = 0). Everything is computed on
+    Theory residuals are ``exp(-lr lambda_k t / n)`` (normalised to 1 at t = 0). Everything is computed on
     ``device`` (``None``: :func:`deep.device.default_device`); the network's initialisation is drawn on the CPU
     (the same network on every device).
+
+    Parameters
+    ----------
+    n : int, default 64
+        Points on the circle.
+    frequencies : sequence of int, default (1, 3, 6)
+        The Fourier modes k.
+    depth, sigma_w, sigma_b : int, float, float
+        The ReLU kernel's architecture.
+    lr : float, default 1.0
+        Step size.
+    steps : int, default 2000
+        Gradient steps.
+    width : int, default 0
+        Width of the network trained alongside (0: theory only).
+    record : int or sequence of int, default 50
+        Record every ``record`` steps, or at these steps.
+    seed : int, default 0
+        Seed of the network.
+    device : str or torch.device, optional
+        Device.
+
+    Returns
+    -------
+    dict
+        ``steps``, ``frequencies``, ``eigenvalues``, ``theory`` (K x T), ``network`` (K x T or None), numpy arrays.
+
+    Examples
+    --------
+    >>> from deep.ntk import spectral_bias_circle
+    >>> out = spectral_bias_circle(n=16, frequencies=(1, 3), steps=100, record=50)
+    >>> out["steps"], out["theory"].round(3).tolist()          # the low frequency is learned first
+    ([0, 50, 100], [[1.0, 0.0, 0.0], [1.0, 0.744, 0.554]])
     """
     from ..device import default_device
     from .model import NTKMLP
@@ -86,6 +140,35 @@ def learning_curve(kernel, X_pool, Y_pool, X_test, y_test, sizes, seeds=(0,), ri
     (``ridge * mean diag K``). Returns ``{"sizes", "error_mean", "error_std", "mse_mean"}`` (classification error,
     and the squared error ``mean ||f(x) - Y||^2`` on the test set). Tensors stay on ``X_pool``'s device; the
     subsets are drawn on the CPU (the same subsets on every device).
+
+    Parameters
+    ----------
+    kernel : callable
+        ``k(x1, x2)`` (e.g. :func:`deep.ntk.kernel_function`).
+    X_pool, Y_pool : torch.Tensor
+        The pool the training sets are drawn from.
+    X_test, y_test : torch.Tensor
+        The test set.
+    sizes : sequence of int
+        Training-set sizes.
+    seeds : sequence of int, default (0,)
+        One random subset per seed.
+    ridge : float, default 1e-8
+        Relative ridge.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.ntk import kernel_function, learning_curve
+    >>> X = torch.rand(8, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.where(X[:, 0] > 0.5, 1.0, -1.0).double()
+    >>> curve = learning_curve(kernel_function("ntk"), X, y, X, y, sizes=[2, 8])
+    >>> curve["error_mean"].tolist()                      # trained on the whole pool: no test error on it
+    [0.125, 0.0]
     """
     from .regression import KernelMachine, predictions_accuracy
 

@@ -20,7 +20,35 @@ from .empirical import empirical_ntk
 
 def train_mse(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, lr: float, steps: int,
               record_every: int = 0) -> list:
-    """Full-batch GD on the mean squared error (halved); returns the recorded ``(step, loss)`` pairs."""
+    """Full-batch GD on the mean squared error (halved); returns the recorded ``(step, loss)`` pairs.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network (trained in place).
+    X, Y : torch.Tensor
+        Inputs and targets.
+    lr : float
+        Step size.
+    steps : int
+        Gradient steps.
+    record_every : int, default 0
+        Record the loss every that many steps (0: never).
+
+    Returns
+    -------
+    list of (int, float)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.ntk import train_mse
+    >>> net = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0)).double()
+    >>> X = torch.randn(4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    >>> trace = train_mse(net, X, torch.zeros(4, dtype=torch.float64), lr=0.1, steps=3, record_every=1)
+    >>> [step for step, _ in trace], trace[-1][1] < trace[0][1]
+    ([0, 1, 2], True)
+    """
     positive("lr", lr)
     integer("steps", steps, low=0)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
@@ -37,10 +65,35 @@ def train_mse(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, lr: floa
 
 
 def ntk_mse_dynamics(K: torch.Tensor, Y: torch.Tensor, times, lr: float, f0: torch.Tensor | None = None) -> dict:
-    r"""Kernel gradient-flow residuals on the training set, mode by mode.
-
-    Returns ``{"eigenvalues": (n,), "residual": (T, n)}`` with ``residual[t, i] = |v_i^T (f_t - Y)|`` for
+    """Kernel gradient-flow residuals on the training set, mode by mode: ``residual[t, i] = |v_i^T (f_t - Y)|`` for
     ``f_t - Y = exp(-lr t K / n) (f_0 - Y)`` (``f_0 = 0`` by default).
+
+    Parameters
+    ----------
+    K : torch.Tensor
+        The kernel on the training set (n, n).
+    Y : torch.Tensor
+        Targets (n,).
+    times : sequence of float
+        The times t.
+    lr : float
+        Step size (the flow's time scale).
+    f0 : torch.Tensor, optional
+        Initial function values.
+
+    Returns
+    -------
+    dict
+        ``eigenvalues`` (n,), decreasing, and ``residual`` (T, n).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.ntk import ntk_mse_dynamics
+    >>> K = torch.tensor([[2.0, 1.0], [1.0, 2.0]], dtype=torch.float64)
+    >>> out = ntk_mse_dynamics(K, torch.tensor([1.0, -1.0], dtype=torch.float64), [0, 10], lr=1.0)
+    >>> out["eigenvalues"].tolist(), out["residual"].round(decimals=4).tolist()
+    ([3.0, 1.0], [[0.0, 1.4142], [0.0, 0.0095]])
     """
     positive("lr", lr)
     lam, V = torch.linalg.eigh(K.to(torch.float64))
@@ -60,7 +113,50 @@ def track_ntk(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, X_probe:
     ``X_probe`` at epoch 0 and after every ``every`` epochs.
 
     FGSM-AT = one PGD step of size ``eps`` without random start; PGD-AT = ``attack_steps`` steps of size
-    ``2.5 eps / steps`` with random start (Madry et al.). Returns ``{"epochs", "kernels", "train_acc"}``.
+    ``2.5 eps / steps`` with random start (Madry et al.).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network (trained in place).
+    X, y : torch.Tensor
+        Training data (+-1 labels or class indices).
+    X_probe : torch.Tensor
+        Inputs on which the NTK is recorded.
+    epochs : int
+        Training epochs.
+    lr : float
+        SGD step size.
+    method : {"clean", "fgsm", "pgd"}, default "clean"
+        Standard or adversarial training.
+    eps : float, default 0.1
+        linf radius of adversarial training.
+    attack_steps : int, default 10
+        PGD steps.
+    batch_size : int, optional
+        Minibatch size (None: full batch).
+    mode : {"mean", "trace", "full"}, default "full"
+        See :func:`deep.ntk.empirical_ntk`.
+    generator : torch.Generator, optional
+        Minibatch order and random starts.
+    every : int, default 1
+        Epochs between two recorded kernels.
+
+    Returns
+    -------
+    dict
+        ``epochs``, ``kernels`` and ``train_acc`` (clean training accuracy, a fraction).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.ntk import NTKMLP, track_ntk
+    >>> X = torch.rand(8, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.where(X[:, 0] > 0.5, 1.0, -1.0).double()
+    >>> net = NTKMLP(3, [16], generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    >>> out = track_ntk(net, X, y, X[:4], epochs=2, lr=0.1, mode="trace", generator=torch.Generator().manual_seed(0))
+    >>> out["epochs"], tuple(out["kernels"][0].shape)
+    ([0, 1, 2], (4, 4))
     """
     from deep.attacks import accuracy, adversarial_training
 
