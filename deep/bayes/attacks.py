@@ -31,7 +31,56 @@ from .uncertainty import auroc, log_predictive_mean, uncertainty
 def attack_predictive(posterior, x, y, eps: float, samples: int = 32, resample: bool = False, seed: int = 0,
                       steps: int = 40, step_size: float | None = None, restarts: int = 1, norm: str = "linf",
                       random_start: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
-    """PGD on the posterior predictive mean (EOT over ``samples`` draws; see module docstring)."""
+    """PGD on the posterior predictive mean: cross-entropy of ``log p_bar(y|x')`` through
+    :class:`~deep.bayes.PosteriorPredictive`, fixed draws or resampled at every step (EOT-PGD).
+
+    Parameters
+    ----------
+    posterior : posterior object
+        One of the posterior classes (:class:`StochasticPosterior`, :class:`EnsemblePosterior`, ...).
+    x : torch.Tensor
+        Inputs in [0, 1].
+    y : torch.Tensor
+        Class indices.
+    eps : float
+        Radius.
+    samples : int, default 32
+        Posterior draws S per evaluation.
+    resample : bool, default False
+        Fresh draws at every step (EOT) instead of fixed ones.
+    seed : int, default 0
+        Seed of the draws.
+    restarts : int, default 1
+        Random restarts.
+    steps : int, default 40
+        PGD steps.
+    step_size : float, optional
+        PGD step size.
+    norm : {"linf", "l2", "l1"}, default "linf"
+        The threat model.
+    random_start : bool, default True
+        Start at a random point of the ball.
+    generator : torch.Generator, optional
+        Source of the random start.
+
+    Returns
+    -------
+    torch.Tensor
+        Detached adversarial inputs.
+
+    Examples
+    --------
+    >>> import torch
+    >>> X = torch.rand(20, 4, generator=torch.Generator().manual_seed(0)); y = (X[:, 0] > 0.5).long()
+    >>> from deep.bayes import DropoutMLP, StochasticPosterior
+    >>> net = DropoutMLP(4, widths=(16,), out_features=2, p=0.2, generator=torch.Generator().manual_seed(1))
+    >>> posterior = StochasticPosterior(net)                     # MC dropout
+    >>> from deep.bayes import attack_predictive
+    >>> x_adv = attack_predictive(posterior, X[:4], y[:4], eps=0.1, samples=4, steps=3,
+    ...                           generator=torch.Generator().manual_seed(0))
+    >>> bool((x_adv - X[:4]).abs().max() <= 0.1 + 1e-6)
+    True
+    """
     model = PosteriorPredictive(posterior, samples, resample, seed, device=x.device)
     return pgd(model, x, y, eps, norm, steps=steps, step_size=step_size, random_start=random_start,
                restarts=restarts, loss="ce", generator=generator)
@@ -117,10 +166,44 @@ def uncertainty_attack(posterior, x, y, eps: float, lam: float = 1.0, measure: s
 
     Parameters
     ----------
+    posterior : posterior object
+        One of the posterior classes.
+    x, y : torch.Tensor
+        Inputs in [0, 1] and class indices.
+    eps : float
+        Radius.
+    measure : {"mi", "entropy", "expected_entropy"}, default "mi"
+        The uncertainty U.
+    samples, resample, seed : int, bool, int
+        Posterior draws (see :class:`PosteriorPredictive`).
+    steps, step_size, norm, random_start, generator
+        The projected ascent (as :func:`deep.attacks.pgd`).
+    targeted : bool, default True
+        The adaptive targeted attack (see above).
+    stop_on_success : bool, default False
+        Keep each sample's first misclassified iterate.
     lam : float
         Weight of the uncertainty ``U`` (``measure`` in ``"mi"``, ``"entropy"``, ``"expected_entropy"``).
     target : tensor (n,), optional
         Target classes for ``targeted=True`` (default: the most likely wrong class at the clean input).
+
+    Returns
+    -------
+    torch.Tensor
+        Detached adversarial inputs.
+
+    Examples
+    --------
+    >>> import torch
+    >>> X = torch.rand(20, 4, generator=torch.Generator().manual_seed(0)); y = (X[:, 0] > 0.5).long()
+    >>> from deep.bayes import DropoutMLP, StochasticPosterior
+    >>> net = DropoutMLP(4, widths=(16,), out_features=2, p=0.2, generator=torch.Generator().manual_seed(1))
+    >>> posterior = StochasticPosterior(net)                     # MC dropout
+    >>> from deep.bayes import uncertainty_attack
+    >>> x_adv = uncertainty_attack(posterior, X[:4], y[:4], eps=0.1, samples=4, steps=3,
+    ...                            generator=torch.Generator().manual_seed(0))
+    >>> bool((x_adv - X[:4]).abs().max() <= 0.1 + 1e-6)
+    True
     """
     nonnegative("lam", lam)
     if x.shape[0] != y.shape[0]:
@@ -146,7 +229,52 @@ def uncertainty_attack(posterior, x, y, eps: float, lam: float = 1.0, measure: s
 def ood_attack(posterior, x, eps: float, measure: str = "mi", samples: int = 32, resample: bool = False,
                seed: int = 0, steps: int = 40, step_size: float | None = None, norm: str = "linf",
                random_start: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Minimize the uncertainty ``U`` of (out-of-distribution) inputs within the ball; keeps the lowest-U iterate."""
+    """Minimize the uncertainty ``U`` of (out-of-distribution) inputs within the ball; keeps the lowest-U iterate.
+
+    Parameters
+    ----------
+    posterior : posterior object
+        One of the posterior classes (:class:`StochasticPosterior`, :class:`EnsemblePosterior`, ...).
+    x : torch.Tensor
+        Inputs in [0, 1].
+    eps : float
+        Radius.
+    measure : {"mi", "entropy", "expected_entropy"}, default "mi"
+        The uncertainty U.
+    samples : int, default 32
+        Posterior draws S per evaluation.
+    resample : bool, default False
+        Fresh draws at every step (EOT) instead of fixed ones.
+    seed : int, default 0
+        Seed of the draws.
+    steps : int, default 40
+        PGD steps.
+    step_size : float, optional
+        PGD step size.
+    norm : {"linf", "l2", "l1"}, default "linf"
+        The threat model.
+    random_start : bool, default True
+        Start at a random point of the ball.
+    generator : torch.Generator, optional
+        Source of the random start.
+
+    Returns
+    -------
+    torch.Tensor
+        Detached perturbed inputs.
+
+    Examples
+    --------
+    >>> import torch
+    >>> X = torch.rand(20, 4, generator=torch.Generator().manual_seed(0)); y = (X[:, 0] > 0.5).long()
+    >>> from deep.bayes import DropoutMLP, StochasticPosterior
+    >>> net = DropoutMLP(4, widths=(16,), out_features=2, p=0.2, generator=torch.Generator().manual_seed(1))
+    >>> posterior = StochasticPosterior(net)                     # MC dropout
+    >>> from deep.bayes import ood_attack
+    >>> x_ood = ood_attack(posterior, X[:4], eps=0.1, samples=4, steps=3, generator=torch.Generator().manual_seed(0))
+    >>> x_ood.shape
+    torch.Size([4, 4])
+    """
     model = PosteriorPredictive(posterior, samples, resample, seed, device=x.device)
 
     def objective(xa):
@@ -157,7 +285,39 @@ def ood_attack(posterior, x, eps: float, measure: str = "mi", samples: int = 32,
 
 
 def detection_auroc(posterior, x_clean, x_shifted, measure: str = "mi", samples: int = 32, seed: int = 0) -> float:
-    """AUROC of ``U`` for shifted/adversarial inputs (positives) vs clean inputs (negatives), fixed draws."""
+    """AUROC of ``U`` for shifted/adversarial inputs (positives) vs clean inputs (negatives), fixed draws.
+
+    Parameters
+    ----------
+    posterior : posterior object
+        One of the posterior classes.
+    x_clean : torch.Tensor
+        Clean inputs (negatives).
+    x_shifted : torch.Tensor
+        Shifted or attacked inputs (positives).
+    measure : {"mi", "entropy", "expected_entropy"}, default "mi"
+        The uncertainty U.
+    samples : int, default 32
+        Posterior draws.
+    seed : int, default 0
+        Seed of the draws.
+
+    Returns
+    -------
+    float
+        In [0, 1] (0.5: U does not separate them).
+
+    Examples
+    --------
+    >>> import torch
+    >>> X = torch.rand(20, 4, generator=torch.Generator().manual_seed(0)); y = (X[:, 0] > 0.5).long()
+    >>> from deep.bayes import DropoutMLP, StochasticPosterior
+    >>> net = DropoutMLP(4, widths=(16,), out_features=2, p=0.2, generator=torch.Generator().manual_seed(1))
+    >>> posterior = StochasticPosterior(net)                     # MC dropout
+    >>> from deep.bayes import detection_auroc
+    >>> 0.0 <= detection_auroc(posterior, X[:10], 3 * X[10:], samples=4) <= 1.0
+    True
+    """
     model = PosteriorPredictive(posterior, samples, False, seed, device=x_clean.device)
     with torch.no_grad():
         u_clean = uncertainty(model.log_probs(x_clean), measure)

@@ -33,7 +33,31 @@ from ..device import draw_device
 
 @dataclass(frozen=True)
 class HMCResult:
-    """Kept samples ``(K, S, D)``, per-chain acceptance rate after burn-in, final step sizes and split-R-hat."""
+    """Kept HMC samples and their diagnostics (returned by :func:`hmc`).
+
+    Attributes
+    ----------
+    samples : torch.Tensor
+        Shape (K, S, D): K chains, S kept samples of dimension D.
+    acceptance : torch.Tensor
+        Per-chain acceptance rate after burn-in, shape (K,).
+    step_size : torch.Tensor
+        Final (adapted) step sizes.
+    rhat : torch.Tensor
+        Split-R-hat per coordinate.
+    rhat_max : float
+        Its maximum (close to 1 when the chains mix).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.bayes import hmc
+    >>> potential = lambda theta: 0.5 * (theta ** 2).sum(1)             # a standard Gaussian in 3 dimensions
+    >>> result = hmc(potential, torch.zeros(2, 3), num_samples=50, burn_in=50, step_size=0.5, leapfrog_steps=5,
+    ...              generator=torch.Generator().manual_seed(0))
+    >>> result.samples.shape, result.rhat_max < 1.2
+    (torch.Size([2, 50, 3]), True)
+    """
 
     samples: torch.Tensor
     acceptance: torch.Tensor
@@ -47,7 +71,28 @@ class HMCResult:
 
 
 def split_rhat(chains: torch.Tensor) -> torch.Tensor:
-    """Split-R-hat per coordinate of ``chains`` ``(K, S, D)`` (``S >= 4``)."""
+    """Split-R-hat per coordinate of ``chains`` ``(K, S, D)`` (``S >= 4``): each chain is split in halves and the
+    between- and within-chain variances compared (1 when the chains agree).
+
+    Parameters
+    ----------
+    chains : torch.Tensor
+        Shape (K, S, D).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (D,), float64.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.bayes import split_rhat
+    >>> mixed = torch.randn(2, 400, 3, generator=torch.Generator().manual_seed(0))
+    >>> stuck = mixed + torch.tensor([0.0, 5.0]).reshape(2, 1, 1)           # two chains in different places
+    >>> bool((split_rhat(mixed) < 1.05).all()), bool((split_rhat(stuck) > 2).all())
+    (True, True)
+    """
     if chains.ndim != 3 or chains.shape[1] < 4:
         raise InvalidParameter("chains", "must have shape (K, S, D) with S >= 4")
     half = chains.shape[1] // 2
@@ -83,13 +128,25 @@ def hmc(potential, theta0: torch.Tensor, num_samples: int = 200, burn_in: int = 
     step_size : float
         Initial leapfrog step.
     leapfrog_steps : int
+        Leapfrog steps per proposal.
     target_accept : float
         Acceptance probability targeted by the adaptation.
     generator : torch.Generator, optional
+        Source of the momenta and the accept/reject draws.
 
     Returns
     -------
     HMCResult
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.bayes import hmc
+    >>> potential = lambda theta: 0.5 * (theta ** 2).sum(1)             # a standard Gaussian in 3 dimensions
+    >>> result = hmc(potential, torch.zeros(2, 3), num_samples=50, burn_in=50, step_size=0.5, leapfrog_steps=5,
+    ...              generator=torch.Generator().manual_seed(0))
+    >>> float(result.samples.var()) > 0.5                 # close to the target's unit variance
+    True
     """
     if theta0.ndim != 2:
         raise InvalidParameter("theta0", f"must have shape (K, D), got {tuple(theta0.shape)}")
@@ -147,8 +204,45 @@ def bnn_hmc(model, X, y, prior_std: float = 1.0, chains: int = 2, num_samples: i
 
     Chains start at ``init``: a ``(chains, D)`` tensor of dispersed starting points (recommended: one trained
     network per chain from different random initialisations), a flat vector shared by all chains, or (None)
-    ``model``'s parameters. Returns ``(posterior, result)`` with a :class:`~deep.bayes.ParameterSamplesPosterior`
-    holding the kept samples of all chains (chain-major order).
+    ``model``'s parameters.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier (logits); its parameters define theta.
+    X, y : torch.Tensor
+        Training inputs and class indices (full batch).
+    prior_std : float, default 1.0
+        Gaussian prior standard deviation.
+    chains : int, default 2
+        Number of chains.
+    num_samples, burn_in, thin : int
+        Kept iterations, adaptation iterations, thinning.
+    step_size : float, default 1e-3
+        Initial leapfrog step.
+    leapfrog_steps : int, default 20
+        Leapfrog steps per proposal.
+    target_accept : float, default 0.7
+        Acceptance probability targeted by the adaptation.
+    init : torch.Tensor, optional
+        Starting points (see above).
+    generator : torch.Generator, optional
+        Source of randomness.
+
+    Returns
+    -------
+    (ParameterSamplesPosterior, HMCResult)
+        The posterior holding the kept samples of all chains (chain-major order), and the diagnostics.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.bayes import bnn_hmc
+    >>> X = torch.rand(20, 4, generator=torch.Generator().manual_seed(0)); y = (X[:, 0] > 0.5).long()
+    >>> posterior, result = bnn_hmc(torch.nn.Linear(4, 2), X, y, chains=2, num_samples=10, burn_in=10,
+    ...                             leapfrog_steps=3, generator=torch.Generator().manual_seed(0))
+    >>> result.samples.shape                                 # 2 chains, 10 samples, 10 parameters
+    torch.Size([2, 10, 10])
     """
     from .posterior import ParameterSamplesPosterior
 
@@ -179,6 +273,30 @@ def predictive_rhat(model, samples: torch.Tensor, x: torch.Tensor, y: torch.Tens
     probability ``p(c | x_i, theta)`` (shape ``(n, C)``), over HMC ``samples`` of shape ``(K, S, D)``.
 
     Constant quantities (zero within-chain variance, e.g. saturated probabilities) are reported as 1.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The architecture the samples parametrise.
+    samples : torch.Tensor
+        HMC samples, shape (K, S, D).
+    x : torch.Tensor
+        Inputs.
+    y : torch.Tensor, optional
+        Labels: R-hat of ``p(y_i | x_i)`` (else of every class probability).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (n,) or (n, C).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.bayes import predictive_rhat
+    >>> samples = torch.randn(2, 20, 10, generator=torch.Generator().manual_seed(0))   # 2 chains of a Linear(4, 2)
+    >>> predictive_rhat(torch.nn.Linear(4, 2), samples, torch.ones(3, 4), torch.tensor([0, 1, 0])).shape
+    torch.Size([3])
     """
     from .posterior import ParameterSamplesPosterior
 

@@ -35,7 +35,20 @@ from .uncertainty import log_predictive_mean
 
 
 class DeterministicPosterior:
-    """A point estimate: ``log_probs`` has ``S = 1`` whatever ``samples`` says."""
+    """A point estimate: ``log_probs`` has ``S = 1`` whatever ``samples`` says.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A classifier (logits).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.bayes import DeterministicPosterior
+    >>> DeterministicPosterior(torch.nn.Linear(4, 2)).log_probs(torch.ones(3, 4), 5, None).shape
+    torch.Size([1, 3, 2])
+    """
 
     stochastic = False
 
@@ -48,7 +61,28 @@ class DeterministicPosterior:
 
 def draw_indices(pool: int, samples: int | None, generator: torch.Generator | None) -> list[int]:
     """``samples`` indices into a pool of ``pool`` members: uniform with replacement from ``generator``, or evenly
-    spread (``round(i pool / S)``) without one; all of them (``range(pool)``) when ``samples`` is None."""
+    spread (``round(i pool / S)``) without one; all of them (``range(pool)``) when ``samples`` is None.
+
+    Parameters
+    ----------
+    pool : int
+        Pool size.
+    samples : int or None
+        How many.
+    generator : torch.Generator or None
+        Source of random draws.
+
+    Returns
+    -------
+    list of int
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.bayes import draw_indices
+    >>> draw_indices(10, 3, None), draw_indices(3, None, None)
+    ([0, 3, 6], [0, 1, 2])
+    """
     integer("pool", pool, low=1)
     if samples is None:
         return list(range(pool))
@@ -60,7 +94,23 @@ def draw_indices(pool: int, samples: int | None, generator: torch.Generator | No
 
 class EnsemblePosterior:
     """Deep ensemble (Lakshminarayanan et al. 2017): ``S`` members drawn by :func:`draw_indices` (all members when
-    ``samples`` is None)."""
+    ``samples`` is None).
+
+    Parameters
+    ----------
+    models : sequence of torch.nn.Module
+        The members (classifiers with logits).
+
+    Examples
+    --------
+    >>> import torch
+    >>> X = torch.rand(20, 4, generator=torch.Generator().manual_seed(0)); y = (X[:, 0] > 0.5).long()
+    >>> from deep.bayes import DropoutMLP, train_ensemble
+    >>> ensemble = train_ensemble(lambda g: DropoutMLP(4, (8,), 2, p=0.0, generator=g), 2, X, y,
+    ...                           generator=torch.Generator().manual_seed(0), epochs=2)
+    >>> len(ensemble.models), ensemble.log_probs(X[:3], None, None).shape
+    (2, torch.Size([2, 3, 2]))
+    """
 
     stochastic = False
 
@@ -76,7 +126,24 @@ class EnsemblePosterior:
 
 class ParameterSamplesPosterior:
     """Samples ``theta_s`` (flat vectors in ``model.parameters()`` order) of one architecture (HMC); ``S`` of them
-    drawn by :func:`draw_indices` (all when ``samples`` is None)."""
+    drawn by :func:`draw_indices` (all when ``samples`` is None).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The architecture.
+    samples : torch.Tensor
+        Parameter vectors, shape (N, D).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.bayes import ParameterSamplesPosterior
+    >>> net = torch.nn.Linear(4, 2)
+    >>> thetas = torch.randn(6, 10, generator=torch.Generator().manual_seed(0))      # 6 samples of the 10 parameters
+    >>> ParameterSamplesPosterior(net, thetas).log_probs(torch.ones(3, 4), 4, None).shape
+    torch.Size([4, 3, 2])
+    """
 
     stochastic = False
 
@@ -104,7 +171,23 @@ class ParameterSamplesPosterior:
 
 
 class StochasticPosterior:
-    """``S`` stochastic forward passes ``model(x, generator)`` (MC dropout, mean-field VI)."""
+    """``S`` stochastic forward passes ``model(x, generator)`` (MC dropout, mean-field VI).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A stochastic classifier called as ``model(x, generator)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> X = torch.rand(20, 4, generator=torch.Generator().manual_seed(0)); y = (X[:, 0] > 0.5).long()
+    >>> from deep.bayes import DropoutMLP, StochasticPosterior
+    >>> net = DropoutMLP(4, widths=(16,), out_features=2, p=0.2, generator=torch.Generator().manual_seed(1))
+    >>> posterior = StochasticPosterior(net)                     # MC dropout
+    >>> posterior.log_probs(X[:3], 5, torch.Generator().manual_seed(0)).shape
+    torch.Size([5, 3, 2])
+    """
 
     stochastic = True
 
@@ -121,7 +204,8 @@ class PosteriorPredictive(nn.Module):
 
     Parameters
     ----------
-    posterior : one of the posterior classes
+    posterior : posterior object
+        One of the posterior classes.
     samples : int
         ``S`` (ignored by :class:`DeterministicPosterior`).
     resample : bool
@@ -129,7 +213,20 @@ class PosteriorPredictive(nn.Module):
     seed : int
         Seed of the (CPU) generator of the draws. Score with another seed than the attack's, so that the draws
         that judge an adversarial example are independent of those that made it.
-    device : ignored (kept for callers; draws are made on the CPU and moved)
+    device : optional
+        Ignored (kept for callers; draws are made on the CPU and moved).
+
+    Examples
+    --------
+    >>> import torch
+    >>> X = torch.rand(20, 4, generator=torch.Generator().manual_seed(0)); y = (X[:, 0] > 0.5).long()
+    >>> from deep.bayes import DropoutMLP, StochasticPosterior
+    >>> net = DropoutMLP(4, widths=(16,), out_features=2, p=0.2, generator=torch.Generator().manual_seed(1))
+    >>> posterior = StochasticPosterior(net)                     # MC dropout
+    >>> from deep.bayes import PosteriorPredictive
+    >>> predictive = PosteriorPredictive(posterior, samples=4, seed=0)
+    >>> predictive(X[:2]).exp().sum(1).tolist()                   # log of a probability vector per input
+    [1.0, 1.0]
     """
 
     def __init__(self, posterior, samples: int = 32, resample: bool = False, seed: int = 0, device=None):
@@ -152,7 +249,41 @@ def fit(model: nn.Module, X, y, epochs: int = 100, lr: float = 1e-3, batch_size:
     r"""Train a (possibly stochastic) classifier with Adam on mean cross-entropy (+ ``kl_weight * model.kl()``).
 
     Stochastic models are called as ``model(x, generator)``. For mean-field VI the default ``kl_weight`` is
-    ``1/N`` (the negative ELBO per data point). Returns the per-epoch mean loss.
+    ``1/N`` (the negative ELBO per data point).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier (trained in place).
+    X, y : torch.Tensor
+        Inputs and class indices.
+    epochs : int, default 100
+        Epochs.
+    lr : float, default 1e-3
+        Adam step size.
+    batch_size : int, default 128
+        Minibatch size.
+    weight_decay : float, default 0.0
+        Adam weight decay.
+    kl_weight : float, optional
+        Weight of ``model.kl()`` (default 1/N for models that have one).
+    generator : torch.Generator, optional
+        Minibatch order and the model's randomness.
+
+    Returns
+    -------
+    list of float
+        The per-epoch mean loss.
+
+    Examples
+    --------
+    >>> import torch
+    >>> X = torch.rand(20, 4, generator=torch.Generator().manual_seed(0)); y = (X[:, 0] > 0.5).long()
+    >>> from deep.bayes import DropoutMLP, fit
+    >>> net = DropoutMLP(4, widths=(16,), out_features=2, generator=torch.Generator().manual_seed(1))
+    >>> losses = fit(net, X, y, epochs=3, lr=1e-2, batch_size=10, generator=torch.Generator().manual_seed(0))
+    >>> len(losses), losses[-1] < losses[0]
+    (3, True)
     """
     integer("epochs", epochs, low=1)
     positive("lr", lr)
@@ -184,7 +315,35 @@ def fit(model: nn.Module, X, y, epochs: int = 100, lr: float = 1e-3, batch_size:
 
 
 def train_ensemble(factory, members: int, X, y, generator: torch.Generator | None = None, **fit_options):
-    """Train ``members`` networks ``factory(generator)`` independently (different inits and minibatch orders)."""
+    """Train ``members`` networks ``factory(generator)`` independently (different inits and minibatch orders).
+
+    Parameters
+    ----------
+    factory : callable
+        ``factory(generator) -> torch.nn.Module``.
+    members : int
+        Ensemble size.
+    X, y : torch.Tensor
+        Training inputs and class indices.
+    generator : torch.Generator, optional
+        Source of the inits and minibatch orders.
+    **fit_options
+        Keyword arguments of :func:`fit`.
+
+    Returns
+    -------
+    EnsemblePosterior
+
+    Examples
+    --------
+    >>> import torch
+    >>> X = torch.rand(20, 4, generator=torch.Generator().manual_seed(0)); y = (X[:, 0] > 0.5).long()
+    >>> from deep.bayes import DropoutMLP, train_ensemble
+    >>> ensemble = train_ensemble(lambda g: DropoutMLP(4, (8,), 2, p=0.0, generator=g), 2, X, y,
+    ...                           generator=torch.Generator().manual_seed(0), epochs=2)
+    >>> len(ensemble.models)
+    2
+    """
     integer("members", members, low=1)
     models = []
     for _ in range(members):

@@ -26,7 +26,26 @@ def _check(log_probs):
 
 
 def log_predictive_mean(log_probs: torch.Tensor) -> torch.Tensor:
-    """``log (1/S) sum_s p_s`` of shape ``(n, C)`` via logsumexp."""
+    """``log (1/S) sum_s p_s`` of shape ``(n, C)`` via logsumexp.
+
+    Parameters
+    ----------
+    log_probs : torch.Tensor
+        ``log p_s(c | x_i)``, shape (S, n, C).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (n, C).
+
+    Examples
+    --------
+    >>> import torch
+    >>> log_probs = torch.log_softmax(torch.randn(5, 3, 2, generator=torch.Generator().manual_seed(0)), -1)   # S=5, n=3, C=2
+    >>> from deep.bayes import log_predictive_mean
+    >>> log_predictive_mean(log_probs).exp().sum(1)
+    tensor([1., 1., 1.])
+    """
     _check(log_probs)
     return torch.logsumexp(log_probs, 0) - math.log(log_probs.shape[0])
 
@@ -36,12 +55,50 @@ def _entropy(log_p):
 
 
 def predictive_entropy(log_probs: torch.Tensor) -> torch.Tensor:
-    """Total entropy ``H[p_bar]`` per input, shape ``(n,)``."""
+    """Total entropy ``H[p_bar]`` per input, shape ``(n,)`` (nats).
+
+    Parameters
+    ----------
+    log_probs : torch.Tensor
+        ``log p_s(c | x_i)``, shape (S, n, C).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (n,).
+
+    Examples
+    --------
+    >>> import torch
+    >>> log_probs = torch.log_softmax(torch.randn(5, 3, 2, generator=torch.Generator().manual_seed(0)), -1)   # S=5, n=3, C=2
+    >>> from deep.bayes import predictive_entropy
+    >>> predictive_entropy(log_probs)
+    tensor([0.6870, 0.6825, 0.6914])
+    """
     return _entropy(log_predictive_mean(log_probs))
 
 
 def expected_entropy(log_probs: torch.Tensor) -> torch.Tensor:
-    """Aleatoric part ``(1/S) sum_s H[p_s]`` per input."""
+    """Aleatoric part ``(1/S) sum_s H[p_s]`` per input (nats).
+
+    Parameters
+    ----------
+    log_probs : torch.Tensor
+        ``log p_s(c | x_i)``, shape (S, n, C).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (n,).
+
+    Examples
+    --------
+    >>> import torch
+    >>> log_probs = torch.log_softmax(torch.randn(5, 3, 2, generator=torch.Generator().manual_seed(0)), -1)   # S=5, n=3, C=2
+    >>> from deep.bayes import expected_entropy
+    >>> expected_entropy(log_probs)
+    tensor([0.5782, 0.6393, 0.5840])
+    """
     _check(log_probs)
     return _entropy(log_probs).mean(0)
 
@@ -50,9 +107,20 @@ def mutual_information(log_probs: torch.Tensor) -> torch.Tensor:
     r"""Epistemic uncertainty ``MI = H[p_bar] - E_s H[p_s]`` per input (``>= 0``; exactly 0 for identical samples
     up to rounding, which the clamp removes).
 
+    Parameters
+    ----------
+    log_probs : torch.Tensor
+        ``log p_s(c | x_i)``, shape (S, n, C).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (n,), nats.
+
     Examples
     --------
     >>> import torch
+    >>> from deep.bayes import mutual_information
     >>> lp = torch.log_softmax(torch.randn(1, 4, 3), -1).expand(5, 4, 3)
     >>> bool((mutual_information(lp) < 1e-6).all())
     True
@@ -61,7 +129,29 @@ def mutual_information(log_probs: torch.Tensor) -> torch.Tensor:
 
 
 def uncertainty(log_probs: torch.Tensor, measure: str = "mi") -> torch.Tensor:
-    """``measure`` in :data:`UNCERTAINTIES`."""
+    """The uncertainty ``measure`` in :data:`UNCERTAINTIES`: ``"mi"`` (:func:`mutual_information`), ``"entropy"``
+    (:func:`predictive_entropy`) or ``"expected_entropy"``.
+
+    Parameters
+    ----------
+    log_probs : torch.Tensor
+        ``log p_s(c | x_i)``, shape (S, n, C).
+    measure : str, default "mi"
+        The measure.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (n,).
+
+    Examples
+    --------
+    >>> import torch
+    >>> log_probs = torch.log_softmax(torch.randn(5, 3, 2, generator=torch.Generator().manual_seed(0)), -1)   # S=5, n=3, C=2
+    >>> from deep.bayes import predictive_entropy, uncertainty
+    >>> bool(torch.equal(uncertainty(log_probs, "entropy"), predictive_entropy(log_probs)))
+    True
+    """
     if measure not in UNCERTAINTIES:
         raise InvalidParameter("measure", f"must be one of {UNCERTAINTIES}, got {measure!r}")
     return {"entropy": predictive_entropy, "mi": mutual_information, "expected_entropy": expected_entropy}[
@@ -72,8 +162,19 @@ def auroc(positive_scores, negative_scores) -> float:
     r"""Area under the ROC curve of a score that should be larger on positives (Mann-Whitney U / (n_pos n_neg),
     ties counted one half).
 
+    Parameters
+    ----------
+    positive_scores, negative_scores : array_like
+        Scores of the positives and of the negatives.
+
+    Returns
+    -------
+    float
+        In [0, 1]; 0.5 for an uninformative score.
+
     Examples
     --------
+    >>> from deep.bayes import auroc
     >>> auroc([2.0, 3.0], [0.0, 1.0]), auroc([1.0, 1.0], [1.0, 1.0])
     (1.0, 0.5)
     """
