@@ -43,17 +43,83 @@ def _embed(weights: np.ndarray, bias: np.ndarray, readout: np.ndarray, n_bits: i
 
 
 def dnf_network(k: int = 3, n_bits: int = 40, relevant=None) -> ParityMLP:
-    """The 2^k-unit DNF network (Prop. 1): one AND unit per pattern of the k relevant bits."""
+    """The 2^k-unit DNF network (Prop. 1): one AND unit per pattern of the k relevant bits.
+
+    Parameters
+    ----------
+    k : int, default 3
+        Parity size.
+    n_bits : int, default 40
+        Input dimension n.
+    relevant : sequence of int, optional
+        The hidden set S (default the first k coordinates).
+
+    Returns
+    -------
+    ParityMLP
+
+    Examples
+    --------
+    >>> from deep.grokking.parity import sparse_parity_dataset
+    >>> data = sparse_parity_dataset(n_bits=6, k=3, n_train=64, n_test=64, seed=0)
+    >>> from deep.grokking.handbuilt import dnf_network
+    >>> from deep.grokking.model import sign
+    >>> net = dnf_network(k=3, n_bits=6)
+    >>> bool((sign(net(data.x_test)) == data.y_test).all())
+    True
+    """
     integer("k", k, low=1)
     patterns = np.array(list(itertools.product((-1.0, 1.0), repeat=k)))
     return _embed(patterns, np.full(len(patterns), -(k - 1.0)), patterns.prod(1), n_bits, relevant)
 
 
 def prop2_network(n_bits: int = 40, relevant=None) -> ParityMLP:
-    """The 6-unit modified DNF of Prop. 2 (3-sparse parity)."""
+    """The 6-unit modified DNF of Prop. 2 (3-sparse parity).
+
+    Parameters
+    ----------
+    n_bits : int, default 40
+        Input dimension n.
+    relevant : sequence of int, optional
+        The hidden set S (default the first k coordinates).
+
+    Returns
+    -------
+    ParityMLP
+
+    Examples
+    --------
+    >>> from deep.grokking.parity import sparse_parity_dataset
+    >>> data = sparse_parity_dataset(n_bits=6, k=3, n_train=64, n_test=64, seed=0)
+    >>> from deep.grokking.handbuilt import prop2_network
+    >>> from deep.grokking.model import sign
+    >>> bool((sign(prop2_network(n_bits=6)(data.x_test)) == data.y_test).all())
+    True
+    """
     return _embed(PROP2_WEIGHTS, PROP2_BIAS, PROP2_READOUT, n_bits, relevant)
 
 
 def prop3_network(n_bits: int = 40, relevant=None) -> ParityMLP:
-    """The 4-unit network of Prop. 3 (3-sparse parity; not found by SGD in the paper)."""
+    """The 4-unit network of Prop. 3 (3-sparse parity; not found by SGD in the paper).
+
+    Parameters
+    ----------
+    n_bits : int, default 40
+        Input dimension n.
+    relevant : sequence of int, optional
+        The hidden set S (default the first k coordinates).
+
+    Returns
+    -------
+    ParityMLP
+
+    Examples
+    --------
+    >>> from deep.grokking.parity import sparse_parity_dataset
+    >>> data = sparse_parity_dataset(n_bits=6, k=3, n_train=64, n_test=64, seed=0)
+    >>> from deep.grokking.handbuilt import prop3_network
+    >>> from deep.grokking.model import sign
+    >>> bool((sign(prop3_network(n_bits=6)(data.x_test)) == data.y_test).all())
+    True
+    """
     return _embed(PROP3_WEIGHTS, PROP3_BIAS, PROP3_READOUT, n_bits, relevant)

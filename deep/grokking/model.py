@@ -17,7 +17,25 @@ from ..device import draw_device
 
 
 def sign(values: torch.Tensor) -> torch.Tensor:
-    """sgn with sgn 0 = +1 (the convention used for predictions and faithfulness)."""
+    """sgn with sgn 0 = +1 (the convention used for predictions and faithfulness).
+
+    Parameters
+    ----------
+    values : torch.Tensor
+        Any tensor.
+
+    Returns
+    -------
+    torch.Tensor
+        +-1 of the same shape.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.grokking.model import sign
+    >>> sign(torch.tensor([-1.0, 0.0, 2.0]))
+    tensor([-1.,  1.,  1.])
+    """
     return torch.where(values >= 0, torch.ones_like(values), -torch.ones_like(values))
 
 

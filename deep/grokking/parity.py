@@ -16,11 +16,23 @@ from asymptotics.validation import integer
 
 @dataclass(frozen=True)
 class SparseParityData:
-    """Train and test sets of a sparse parity task (float32 tensors of +-1).
+    """Train and test sets of a sparse parity task (float32 tensors of +-1), from :func:`sparse_parity_dataset`.
 
     Attributes
     ----------
-    x_train (N, n), y_train (N,), x_test (M, n), y_test (M,), relevant : tuple of the k hidden coordinates.
+    x_train, y_train : torch.Tensor
+        Training inputs (N, n) and labels (N,).
+    x_test, y_test : torch.Tensor
+        Test inputs (M, n) and labels (M,).
+    relevant : tuple of int
+        The k hidden coordinates S.
+
+    Examples
+    --------
+    >>> from deep.grokking.parity import sparse_parity_dataset
+    >>> data = sparse_parity_dataset(n_bits=6, k=3, n_train=64, n_test=64, seed=0)
+    >>> data.x_train.shape, data.relevant
+    (torch.Size([64, 6]), (0, 1, 2))
     """
 
     x_train: torch.Tensor
@@ -43,7 +55,27 @@ class SparseParityData:
 
 
 def parity_labels(x, relevant) -> np.ndarray | torch.Tensor:
-    """y = prod_{i in relevant} x_i for x in {-1, +1}^{(N, n)} (numpy or torch, same type back)."""
+    """y = prod_{i in relevant} x_i for x in {-1, +1}^{(N, n)} (numpy or torch, same type back).
+
+    Parameters
+    ----------
+    x : numpy.ndarray or torch.Tensor
+        Inputs of +-1, shape (N, n).
+    relevant : sequence of int
+        The hidden set S.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        Shape (N,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deep.grokking.parity import parity_labels
+    >>> parity_labels(np.array([[1.0, -1.0, -1.0], [1.0, 1.0, -1.0]]), [0, 1])
+    array([-1.,  1.])
+    """
     idx = list(relevant)
     if isinstance(x, torch.Tensor):
         return x[:, idx].prod(dim=1)
@@ -51,7 +83,29 @@ def parity_labels(x, relevant) -> np.ndarray | torch.Tensor:
 
 
 def random_signs(num: int, n_bits: int, rng: np.random.Generator) -> np.ndarray:
-    """num x n_bits matrix of independent uniform +-1 (float32)."""
+    """num x n_bits matrix of independent uniform +-1 (float32).
+
+    Parameters
+    ----------
+    num : int
+        Rows.
+    n_bits : int
+        Columns.
+    rng : numpy.random.Generator
+        The source.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deep.grokking.parity import random_signs
+    >>> random_signs(2, 3, np.random.default_rng(0))
+    array([[ 1.,  1.,  1.],
+           [-1., -1., -1.]], dtype=float32)
+    """
     return (2.0 * rng.integers(0, 2, size=(num, n_bits)) - 1.0).astype(np.float32)
 
 
@@ -69,6 +123,10 @@ def sparse_parity_dataset(n_bits: int = 40, k: int = 3, n_train: int = 1000, n_t
         Seeds of ``numpy.random.default_rng`` for the two sets.
     relevant : sequence of int, optional
         The hidden set S; default the first k coordinates, as in the authors' code.
+
+    Returns
+    -------
+    SparseParityData
 
     Examples
     --------
@@ -96,6 +154,25 @@ def sensitivity(predict, x: torch.Tensor) -> float:
     """Average sensitivity n * P(flipping one coordinate changes predict(x)); predict maps (N, n) -> (N,) signs.
 
     The target k-sparse parity has sensitivity exactly k.
+
+    Parameters
+    ----------
+    predict : callable
+        ``(N, n) -> (N,)`` signs.
+    x : torch.Tensor
+        Inputs of +-1, shape (N, n).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from deep.grokking.parity import sparse_parity_dataset
+    >>> data = sparse_parity_dataset(n_bits=6, k=3, n_train=64, n_test=64, seed=0)
+    >>> from deep.grokking.parity import parity_labels, sensitivity
+    >>> sensitivity(lambda z: parity_labels(z, data.relevant), data.x_test)
+    3.0
     """
     base = predict(x)
     changed = 0.0

@@ -26,7 +26,28 @@ CRITERIA = ("exact_sign", "accuracy")
 
 
 def network_arrays(network) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(W (p, n), b (p,), u (p,)) as float64 numpy from a ParityMLP, a snapshot with weight/bias/readout, or a tuple."""
+    """(W (p, n), b (p,), u (p,)) as float64 numpy from a ParityMLP, a snapshot with weight/bias/readout, or a tuple.
+
+    Parameters
+    ----------
+    network : ParityMLP, snapshot or (W, b, u)
+        The network.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+
+    Examples
+    --------
+    >>> from deep.grokking.parity import sparse_parity_dataset
+    >>> data = sparse_parity_dataset(n_bits=6, k=3, n_train=64, n_test=64, seed=0)
+    >>> from deep.grokking.handbuilt import dnf_network
+    >>> net = dnf_network(k=3, n_bits=6)                   # 8 AND units that compute the parity exactly
+    >>> x = data.x_train.numpy()
+    >>> from deep.grokking.subnetworks import network_arrays
+    >>> [a.shape for a in network_arrays(net)]
+    [(8, 6), (8,), (8,)]
+    """
     if isinstance(network, tuple) and len(network) == 3:
         weight, bias, readout = network
     elif hasattr(network, "hidden") and hasattr(network, "readout") and isinstance(network, torch.nn.Module):
@@ -51,18 +72,81 @@ def _inputs(x) -> np.ndarray:
 
 
 def sign(values: np.ndarray) -> np.ndarray:
-    """sgn with sgn 0 = +1."""
+    """sgn with sgn 0 = +1 (numpy).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Any array.
+
+    Returns
+    -------
+    numpy.ndarray
+        +-1 of the same shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deep.grokking.subnetworks import sign
+    >>> sign(np.array([-1.0, 0.0, 2.0]))
+    array([-1.,  1.,  1.])
+    """
     return np.where(values >= 0, 1.0, -1.0)
 
 
 def neuron_norms(network) -> np.ndarray:
-    """||W_i||_2 per hidden unit, (p,)."""
+    """||W_i||_2 per hidden unit, (p,).
+
+    Parameters
+    ----------
+    network : ParityMLP, snapshot or (W, b, u)
+        The network.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> from deep.grokking.parity import sparse_parity_dataset
+    >>> data = sparse_parity_dataset(n_bits=6, k=3, n_train=64, n_test=64, seed=0)
+    >>> from deep.grokking.handbuilt import dnf_network
+    >>> net = dnf_network(k=3, n_bits=6)                   # 8 AND units that compute the parity exactly
+    >>> x = data.x_train.numpy()
+    >>> from deep.grokking.subnetworks import neuron_norms
+    >>> neuron_norms(net).round(3).tolist()               # each AND unit reads the 3 relevant bits with weight 1
+    [1.732, 1.732, 1.732, 1.732, 1.732, 1.732, 1.732, 1.732]
+    """
     weight, _, _ = network_arrays(network)
     return np.linalg.norm(weight, axis=1)
 
 
 def unit_contributions(network, x) -> np.ndarray:
-    """u_i relu(W_i x + b_i), shape (N, p), float64; f(x) is the row sum."""
+    """u_i relu(W_i x + b_i), shape (N, p), float64; f(x) is the row sum.
+
+    Parameters
+    ----------
+    network : ParityMLP, snapshot or (W, b, u)
+        The network.
+    x : array_like
+        Inputs (N, n).
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> from deep.grokking.parity import sparse_parity_dataset
+    >>> data = sparse_parity_dataset(n_bits=6, k=3, n_train=64, n_test=64, seed=0)
+    >>> from deep.grokking.handbuilt import dnf_network
+    >>> net = dnf_network(k=3, n_bits=6)                   # 8 AND units that compute the parity exactly
+    >>> x = data.x_train.numpy()
+    >>> import numpy as np
+    >>> from deep.grokking.subnetworks import unit_contributions
+    >>> bool(np.allclose(unit_contributions(net, x).sum(1), net(data.x_train).detach().numpy()))
+    True
+    """
     weight, bias, readout = network_arrays(network)
     x = _inputs(x)
     if x.shape[1] != weight.shape[1]:
@@ -71,7 +155,32 @@ def unit_contributions(network, x) -> np.ndarray:
 
 
 def subnetwork_output(network, x, units) -> np.ndarray:
-    """f_K(x) for the units K (indices or a boolean mask), (N,)."""
+    """f_K(x) for the units K (indices or a boolean mask), (N,).
+
+    Parameters
+    ----------
+    network : ParityMLP, snapshot or (W, b, u)
+        The network.
+    x : array_like
+        Inputs (N, n).
+    units : array_like
+        Indices or a boolean mask of the units K.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> from deep.grokking.parity import sparse_parity_dataset
+    >>> data = sparse_parity_dataset(n_bits=6, k=3, n_train=64, n_test=64, seed=0)
+    >>> from deep.grokking.handbuilt import dnf_network
+    >>> net = dnf_network(k=3, n_bits=6)                   # 8 AND units that compute the parity exactly
+    >>> x = data.x_train.numpy()
+    >>> from deep.grokking.subnetworks import subnetwork_output
+    >>> subnetwork_output(net, x[:2], [0, 1])
+    array([ 0., -1.])
+    """
     contrib = unit_contributions(network, x)
     mask = _mask(units, contrib.shape[1])
     return contrib[:, mask].sum(1)
@@ -93,7 +202,28 @@ def _mask(units, width: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ActiveSubnetwork:
-    """The active subnetwork: ``indices`` (ranked by decreasing norm), its ``size`` and the ``criterion`` used."""
+    """The active subnetwork (returned by :func:`active_subnetwork`).
+
+    Attributes
+    ----------
+    indices : numpy.ndarray
+        Its units, ranked by decreasing norm.
+    size : int
+        Their number (the effective sparsity).
+    criterion : str
+        The agreement criterion used.
+
+    Examples
+    --------
+    >>> from deep.grokking.parity import sparse_parity_dataset
+    >>> data = sparse_parity_dataset(n_bits=6, k=3, n_train=64, n_test=64, seed=0)
+    >>> from deep.grokking.handbuilt import dnf_network
+    >>> net = dnf_network(k=3, n_bits=6)                   # 8 AND units that compute the parity exactly
+    >>> x = data.x_train.numpy()
+    >>> from deep.grokking.subnetworks import active_subnetwork
+    >>> active_subnetwork(net, x).size                     # the DNF needs all its 8 units
+    8
+    """
 
     indices: np.ndarray
     size: int
@@ -109,12 +239,29 @@ def active_subnetwork(network, x, criterion: str = "exact_sign", y=None) -> Acti
     Parameters
     ----------
     network : ParityMLP, snapshot or (W, b, u)
+        The network.
     x : array (N, n)
         Inputs on which agreement is required (the training inputs in the paper).
     criterion : {"exact_sign", "accuracy"}
         "exact_sign": sgn f_K = sgn f on every x, three-valued sgn (the paper's definition). "accuracy": equal accuracy against ``y``
         (the authors' code; weaker).
-    y : array (N,), required for "accuracy".
+    y : array (N,), optional
+        Labels, required for "accuracy".
+
+    Returns
+    -------
+    ActiveSubnetwork
+
+    Examples
+    --------
+    >>> from deep.grokking.parity import sparse_parity_dataset
+    >>> data = sparse_parity_dataset(n_bits=6, k=3, n_train=64, n_test=64, seed=0)
+    >>> from deep.grokking.handbuilt import dnf_network
+    >>> net = dnf_network(k=3, n_bits=6)                   # 8 AND units that compute the parity exactly
+    >>> x = data.x_train.numpy()
+    >>> from deep.grokking.subnetworks import active_subnetwork
+    >>> active_subnetwork(net, x).criterion
+    'exact_sign'
     """
     if criterion not in CRITERIA:
         raise InvalidParameter("criterion", f"must be one of {CRITERIA}, got {criterion!r}")
@@ -136,12 +283,65 @@ def active_subnetwork(network, x, criterion: str = "exact_sign", y=None) -> Acti
 
 
 def effective_sparsity(network, x, criterion: str = "exact_sign", y=None) -> int:
-    """Size of the active subnetwork."""
+    """Size of the active subnetwork.
+
+    Parameters
+    ----------
+    network : ParityMLP, snapshot or (W, b, u)
+        The network.
+    x : array_like
+        Inputs (N, n).
+    criterion : {"exact_sign", "accuracy"}, default "exact_sign"
+        See :func:`active_subnetwork`.
+    y : array_like, optional
+        Labels, for "accuracy".
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> from deep.grokking.parity import sparse_parity_dataset
+    >>> data = sparse_parity_dataset(n_bits=6, k=3, n_train=64, n_test=64, seed=0)
+    >>> from deep.grokking.handbuilt import dnf_network
+    >>> net = dnf_network(k=3, n_bits=6)                   # 8 AND units that compute the parity exactly
+    >>> x = data.x_train.numpy()
+    >>> from deep.grokking.subnetworks import effective_sparsity
+    >>> effective_sparsity(net, x)
+    8
+    """
     return active_subnetwork(network, x, criterion, y).size
 
 
 def faithfulness(network, units, x) -> float:
-    """mean_x 1[sgn f_K(x) = sgn f(x)] (sgn 0 = +1)."""
+    """mean_x 1[sgn f_K(x) = sgn f(x)] (sgn 0 = +1).
+
+    Parameters
+    ----------
+    network : ParityMLP, snapshot or (W, b, u)
+        The network.
+    units : array_like
+        The units K.
+    x : array_like
+        Inputs (N, n).
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Examples
+    --------
+    >>> from deep.grokking.parity import sparse_parity_dataset
+    >>> data = sparse_parity_dataset(n_bits=6, k=3, n_train=64, n_test=64, seed=0)
+    >>> from deep.grokking.handbuilt import dnf_network
+    >>> net = dnf_network(k=3, n_bits=6)                   # 8 AND units that compute the parity exactly
+    >>> x = data.x_train.numpy()
+    >>> from deep.grokking.subnetworks import faithfulness
+    >>> faithfulness(net, range(8), x)
+    1.0
+    """
     contrib = unit_contributions(network, x)
     mask = _mask(units, contrib.shape[1])
     return float((sign(contrib[:, mask].sum(1)) == sign(contrib.sum(1))).mean())
@@ -149,10 +349,27 @@ def faithfulness(network, units, x) -> float:
 
 @dataclass(frozen=True)
 class SubnetworkTracking:
-    """Norms and faithfulness of three fixed unit sets over snapshots.
+    """Norms and faithfulness of three fixed unit sets over snapshots (returned by :func:`track_subnetworks`).
 
-    ``sets`` maps "sparse", "complement", "control" to index arrays; ``mean_norm[name]`` and ``faithfulness[name]``
-    are arrays over ``epochs``.
+    Attributes
+    ----------
+    epochs : numpy.ndarray
+        The snapshots' epochs.
+    sets : dict
+        "sparse", "complement", "control" -> index arrays.
+    mean_norm : dict
+        Set name -> mean neuron norm per epoch.
+    faithfulness : dict
+        Set name -> faithfulness per epoch.
+
+    Examples
+    --------
+    >>> from deep.grokking.training import GrokkingConfig, train_parity
+    >>> from deep.grokking.subnetworks import track_subnetworks
+    >>> run = train_parity(GrokkingConfig(n_bits=8, k=2, n_train=32, n_test=16, width=16, epochs=2, snapshot_every=1))
+    >>> tracking = track_subnetworks(run.snapshots, [0, 1, 2], run.data.x_test.numpy())
+    >>> tracking.epochs.tolist(), sorted(tracking.sets)
+    ([0, 1, 2], ['complement', 'control', 'sparse'])
     """
 
     epochs: np.ndarray
@@ -170,13 +387,26 @@ def track_subnetworks(snapshots, sparse_units, x, control_seed: int = 0) -> Subn
 
     Parameters
     ----------
-    snapshots : sequence of snapshots (each with ``epoch``, ``weight``, ``bias``, ``readout``)
+    snapshots : sequence of Snapshot
+        Each with ``epoch``, ``weight``, ``bias``, ``readout``.
     sparse_units : array of int
         Usually the active subnetwork of the final model.
     x : array (N, n)
         Inputs for faithfulness (the test set in the paper's Fig. 3).
     control_seed : int
         Seed of the random control set (same size as the sparse set, drawn from all units).
+
+    Returns
+    -------
+    SubnetworkTracking
+
+    Examples
+    --------
+    >>> from deep.grokking.training import GrokkingConfig, train_parity
+    >>> from deep.grokking.subnetworks import track_subnetworks
+    >>> run = train_parity(GrokkingConfig(n_bits=8, k=2, n_train=32, n_test=16, width=16, epochs=2, snapshot_every=1))
+    >>> track_subnetworks(run.snapshots, [0, 1, 2], run.data.x_test.numpy()).mean_norm["sparse"].shape
+    (3,)
     """
     snapshots = list(snapshots)
     if not snapshots:

@@ -26,7 +26,37 @@ from .subnetworks import SubnetworkTracking, active_subnetwork, track_subnetwork
 
 @dataclass(frozen=True)
 class GrokkingConfig:
-    """One sparse-parity run (defaults: the paper's configuration with a 2,000-point test set)."""
+    """One sparse-parity run (defaults: the paper's configuration with a 2,000-point test set).
+
+    Attributes
+    ----------
+    n_bits, k : int
+        Input dimension n and parity size k.
+    n_train, n_test : int
+        Training and test set sizes.
+    width : int
+        Hidden width.
+    learning_rate, weight_decay : float
+        SGD step size and weight decay.
+    batch_size : int
+        Minibatch size.
+    epochs : int
+        Training epochs.
+    seed, test_seed : int
+        Seeds of the training set, the initialisation and shuffling, and of the test set.
+    sparsity_every : int
+        Epochs between two effective-sparsity measurements.
+    snapshot_every : int
+        Epochs between two parameter snapshots.
+    device : str or None
+        Where to train (None: :func:`deep.device.default_device`).
+
+    Examples
+    --------
+    >>> from deep.grokking.training import GrokkingConfig
+    >>> GrokkingConfig().width, GrokkingConfig(width=16).k
+    (1000, 3)
+    """
 
     n_bits: int = 40
     k: int = 3
@@ -65,7 +95,25 @@ class GrokkingConfig:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Parameters of the network at the start of ``epoch`` (float32 numpy)."""
+    """Parameters of the network at the start of ``epoch`` (float32 numpy).
+
+    Attributes
+    ----------
+    epoch : int
+        The epoch.
+    weight, bias : numpy.ndarray
+        First-layer W (p, n) and b (p,).
+    readout : numpy.ndarray
+        Readout u (p,).
+
+    Examples
+    --------
+    >>> from deep.grokking.training import GrokkingConfig, train_parity
+    >>> from deep.grokking.training import GrokkingConfig, train_parity
+    >>> run = train_parity(GrokkingConfig(n_bits=8, k=2, n_train=32, n_test=16, width=16, epochs=2, snapshot_every=1))
+    >>> [s.epoch for s in run.snapshots], run.snapshots[0].weight.shape
+    ([0, 1, 2], (16, 8))
+    """
 
     epoch: int
     weight: np.ndarray
@@ -74,19 +122,89 @@ class Snapshot:
 
 
 def hinge_loss(output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """mean max(0, 1 - y f)."""
+    """mean max(0, 1 - y f).
+
+    Parameters
+    ----------
+    output : torch.Tensor
+        f, shape (N,).
+    labels : torch.Tensor
+        y in {-1, +1}.
+
+    Returns
+    -------
+    torch.Tensor
+        A 0-d tensor.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.grokking.training import hinge_loss
+    >>> hinge_loss(torch.tensor([2.0, 0.5]), torch.tensor([1.0, 1.0]))
+    tensor(0.2500)
+    """
     return torch.clamp(1.0 - labels * output, min=0.0).mean()
 
 
 def first_epoch(epochs: np.ndarray, values: np.ndarray, threshold: float) -> int | None:
-    """First epoch whose value is >= threshold (None if never)."""
+    """First epoch whose value is >= threshold (None if never).
+
+    Parameters
+    ----------
+    epochs : numpy.ndarray
+        Epochs.
+    values : numpy.ndarray
+        A curve over them (e.g. test accuracy).
+    threshold : float
+        The level.
+
+    Returns
+    -------
+    int or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deep.grokking.training import first_epoch
+    >>> first_epoch(np.arange(5), np.array([0.1, 0.5, 0.9, 1.0, 1.0]), 0.9)
+    2
+    """
     hits = np.nonzero(np.asarray(values) >= threshold)[0]
     return int(epochs[hits[0]]) if hits.size else None
 
 
 @dataclass(frozen=True)
 class GrokkingRun:
-    """Per-epoch curves (index = epoch 0..epochs), effective sparsity at ``sparsity_epochs`` and snapshots."""
+    """Per-epoch curves (index = epoch 0..epochs), effective sparsity at ``sparsity_epochs`` and snapshots.
+
+    Attributes
+    ----------
+    config : GrokkingConfig
+        The run's configuration.
+    epochs : numpy.ndarray
+        0..epochs.
+    train_accuracy, test_accuracy : numpy.ndarray
+        Accuracies (fractions) per epoch.
+    train_loss, test_loss : numpy.ndarray
+        Hinge losses per epoch.
+    neuron_norms : numpy.ndarray
+        ``||W_i||`` per epoch and unit.
+    sparsity_epochs, effective_sparsity : numpy.ndarray
+        Where the effective sparsity was measured, and its value.
+    snapshots : list of Snapshot
+        Parameter snapshots.
+    data : SparseParityData
+        The data.
+    seconds : float
+        Wall time.
+
+    Examples
+    --------
+    >>> from deep.grokking.training import GrokkingConfig, train_parity
+    >>> run = train_parity(GrokkingConfig(n_bits=8, k=2, n_train=32, n_test=16, width=16, epochs=2, snapshot_every=1))
+    >>> run.epochs.tolist(), run.train_accuracy.shape
+    ([0, 1, 2], (3,))
+    """
 
     config: GrokkingConfig
     epochs: np.ndarray
@@ -142,6 +260,17 @@ def train_parity(config: GrokkingConfig, progress: bool = False) -> GrokkingRun:
 
     Seeds: training set ``numpy.random.default_rng(seed)``, test set ``test_seed``, initialisation and shuffling from
     two torch generators derived from ``seed``.
+
+    Parameters
+    ----------
+    config : GrokkingConfig
+        The run.
+    progress : bool, default False
+        Show a progress bar.
+
+    Returns
+    -------
+    GrokkingRun
 
     Examples
     --------
