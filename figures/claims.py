@@ -135,6 +135,32 @@ class ClaimTable:
     def to_dict(self) -> dict:
         return {"ok": self.ok, "claims": [r.to_dict() for r in self.rows]}
 
+    @classmethod
+    def from_dict(cls, payload: dict) -> "ClaimTable":
+        """The table back from :meth:`to_dict` (e.g. the JSON of ``robustbias figures check --json``)."""
+        fields = ("figure", "claim", "statement", "value", "holds", "expected", "evidence", "error")
+        return cls([ClaimResult(**{k: row.get(k, "") for k in fields}) for row in payload["claims"]])
+
+    def markdown(self) -> str:
+        """A markdown table: figure, claim, measured value, holds, expected (failures of expected claims in bold),
+        and a closing count line."""
+        def show(value):
+            if isinstance(value, float):
+                return f"{value:.4g}"
+            return "n/a" if value is None or value == "" else str(value).replace("|", "\\|")
+
+        lines = ["| figure | claim | measured | holds | expected |", "|---|---|---|---|---|"]
+        for r in self.rows:
+            holds = ("yes" if r.holds else "**no**") if r.ok else "**FAILS**"
+            lines.append(f"| `{r.figure}` | `{r.claim}` | {show(r.value)} | {holds} | "
+                         f"{'yes' if r.expected else 'no'} |")
+        expected = [r for r in self.rows if r.expected]
+        others = [r for r in self.rows if not r.expected]
+        lines += ["", f"{len(self.rows)} claims in {len({r.figure for r in self.rows})} figures; {len(expected)} "
+                      f"expected at this preset, {sum(r.holds for r in expected)} of them hold; {len(others)} not "
+                      f"expected ({sum(r.holds for r in others)} of those hold anyway)."]
+        return "\n".join(lines)
+
     def text(self) -> str:
         lines = [f"{'figure':<26} {'claim':<30} {'value':>12}  {'holds':<5} {'expected':<8}"]
         for r in self.rows:

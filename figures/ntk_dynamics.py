@@ -202,6 +202,10 @@ def plot(data: dict, params: dict):
                      for a in data if {"clean", "pgd"} <= set(data[a]))
     verdict = ("PGD-AT settles earlier" if earlier else
                "paper's 'AT kernel lazy much earlier, more top-eigenspace mass' NOT reproduced")
+    separations = [(a, _fgsm_vs_pgd(a)(data, params)[0]) for a in data if {"fgsm", "pgd"} <= set(data[a])]
+    if separations and not all(sep > 2.0 for _, sep in separations):
+        verdict += ("; FGSM and PGD kernel paths not distinct ("
+                    + ", ".join(f"{a.upper()} {sep:.1f}" for a, sep in separations) + " seed std)")
     lrs = ", ".join(f"{a.upper()} {lr:g}" for a, lr in params["lr"].items())
     fig.suptitle(f"eNTK dynamics, SGD lr ({lrs}) matched across methods, $\\epsilon$={params['eps']:g}, "
                  f"{len(params['seeds'])} seeds, {params['epochs']} epochs: {verdict}\n({nums}; PGD - clean)",

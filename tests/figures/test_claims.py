@@ -159,3 +159,17 @@ def test_cheap_quick_figures_reproduce_their_expected_claims(name, tmp_path):
     assert results and all(r.expected for r in results)
     failed = [(r.claim, r.value, r.error) for r in results if not r.ok]
     assert not failed, f"{name}: expected claims fail at the quick preset: {failed}"
+
+
+def test_markdown_table_rows_and_counts_round_trip_through_json():
+    rows = evaluate("f", _fake_module([]).CLAIMS, {"x": 1.0}, {}, "quick")
+    rows.append(ClaimResult("g", "broken", "s", None, False, True, "", "ValueError: x"))
+    table = ClaimTable.from_dict(json.loads(json.dumps(ClaimTable(rows).to_dict())))
+    assert [r.to_dict() for r in table.rows] == [r.to_dict() for r in rows]
+    lines = table.markdown().splitlines()
+    assert lines[0] == "| figure | claim | measured | holds | expected |"
+    assert lines[2] == "| `f` | `x_positive` | 1 | yes | yes |"
+    assert lines[3] == "| `f` | `x_large` | 1 | **no** | no |"             # not expected at quick: listed, not failed
+    assert lines[4] == "| `g` | `broken` | n/a | **FAILS** | yes |"
+    assert lines[-1] == ("3 claims in 2 figures; 2 expected at this preset, 1 of them hold; 1 not expected "
+                         "(0 of those hold anyway).")
