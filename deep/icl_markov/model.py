@@ -38,7 +38,32 @@ from ..device import draw_device
 
 
 class RelativeAttention(nn.Module):
-    """One causal multi-head attention layer with query x relative-key position scores."""
+    """One causal multi-head attention layer with query x relative-key position scores.
+
+    Called on hidden states (B, T, width); returns the update and the attention maps (B, heads, T, T).
+
+    Parameters
+    ----------
+    width : int
+        Model width (divisible by ``heads``).
+    heads : int
+        Number of heads.
+    context_length : int
+        Maximal length T.
+    padding_row : bool, default True
+        An extra row in the relative-position table.
+    dropout : float, default 0.0
+        Dropout on the relative-position table.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.icl_markov.model import RelativeAttention
+    >>> layer = RelativeAttention(width=8, heads=2, context_length=10)
+    >>> update, attn = layer(torch.randn(3, 10, 8, generator=torch.Generator().manual_seed(0)))
+    >>> update.shape, attn.shape, bool(torch.allclose(attn.sum(-1), torch.ones(3, 2, 10)))
+    (torch.Size([3, 10, 8]), torch.Size([3, 2, 10, 10]), True)
+    """
 
     def __init__(self, width: int, heads: int, context_length: int, padding_row: bool = True, dropout: float = 0.0):
         super().__init__()
@@ -171,6 +196,15 @@ class MinimalMarkovModel(nn.Module):
         T (length of v).
     init_w : float
         Initial value of every entry of W (0.01: the "uninformed" init where dL/dv = 0).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.icl_markov.sampler import sample_batch
+    >>> batch = sample_batch(4, 11, 3, generator=torch.Generator().manual_seed(0))     # 4 chains on 3 states
+    >>> from deep.icl_markov.model import MinimalMarkovModel
+    >>> MinimalMarkovModel(3, 10)(batch.tokens[:, :10]).shape         # next-token logits
+    torch.Size([4, 10, 3])
     """
 
     def __init__(self, num_states: int, context_length: int, init_w: float = 0.01):
@@ -210,5 +244,21 @@ class MinimalMarkovModel(nn.Module):
 
 
 def count_parameters(model: nn.Module) -> int:
-    """Number of trainable scalars."""
+    """Number of trainable scalars.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> from deep.icl_markov.model import MinimalMarkovModel, count_parameters
+    >>> count_parameters(MinimalMarkovModel(3, 10))                   # W (3 x 3) and v (10)
+    19
+    """
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

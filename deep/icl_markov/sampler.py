@@ -33,10 +33,17 @@ class ChainPrior:
     Parameters
     ----------
     kind : {"dirichlet", "doubly_stochastic", "unigram"}
+        Rows i.i.d. Dirichlet, doubly stochastic tables, or one common Dirichlet row (unigram-optimal chains).
     alpha : float
         Dirichlet concentration of each row (``dirichlet``) or of the common row (``unigram``); > 0.
     order : int
         n of the n-gram chain (2 = ordinary Markov chain, 3 = trigram: next token depends on 2 previous).
+
+    Examples
+    --------
+    >>> from deep.icl_markov.sampler import ChainPrior
+    >>> ChainPrior("unigram", alpha=0.5)
+    ChainPrior(kind='unigram', alpha=0.5, order=2)
     """
 
     kind: str = "dirichlet"
@@ -66,6 +73,15 @@ class MarkovBatch:
     transitions : Tensor (B, k**(order-1), k)
         Row ``idx`` is the next-token law after context ``idx`` (oldest token most significant).
     order : int
+        n of the n-gram chains.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.icl_markov.sampler import sample_batch
+    >>> batch = sample_batch(4, 11, 3, generator=torch.Generator().manual_seed(0))
+    >>> batch.tokens.shape, batch.transitions.shape, batch.order
+    (torch.Size([4, 11]), torch.Size([4, 3, 3]), 2)
     """
 
     tokens: torch.Tensor
@@ -91,6 +107,27 @@ def context_index(tokens: torch.Tensor, k: int, context: int) -> torch.Tensor:
 
     ``out[:, t] = sum_{m=0}^{c-1} tokens[:, t-m] k^m``; positions ``t < c-1`` use the available tokens only
     (their ids are not used by any sampler or strategy). ``context = 0`` gives zeros.
+
+    Parameters
+    ----------
+    tokens : torch.Tensor
+        Token ids (B, L).
+    k : int
+        Number of states.
+    context : int
+        Tuple length c.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (B, L).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.icl_markov.sampler import context_index
+    >>> context_index(torch.tensor([[0, 1, 2, 0, 1]]), k=3, context=2)      # e.g. (1, 2) -> 1 * 3 + 2 = 5
+    tensor([[0, 1, 5, 6, 1]])
     """
     out = torch.zeros_like(tokens)
     for m in range(context):
@@ -105,9 +142,28 @@ def sample_gamma(concentration: torch.Tensor, generator: torch.Generator) -> tor
     """Gamma(concentration, 1) variates by Marsaglia--Tsang with an explicit generator (float64).
 
     Uniforms and normals are drawn on the generator's device (a CPU generator serves any device), then moved to
-    ``concentration``'s device.
+    ``concentration``'s device. For a < 1 uses Gamma(a) = Gamma(a + 1) U^{1/a}. Vectorised rejection: redraw only the
+    rejected entries.
 
-    For a < 1 uses Gamma(a) = Gamma(a + 1) U^{1/a}. Vectorised rejection: redraw only the rejected entries.
+    Parameters
+    ----------
+    concentration : torch.Tensor
+        Shape parameters a > 0.
+    generator : torch.Generator
+        The source of randomness.
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape, float64.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.icl_markov.sampler import sample_gamma
+    >>> draws = sample_gamma(torch.full((20000,), 2.0, dtype=torch.float64), torch.Generator().manual_seed(0))
+    >>> abs(float(draws.mean()) - 2.0) < 0.05                   # E Gamma(2, 1) = 2
+    True
     """
     a = concentration.to(torch.float64)
     device = a.device
@@ -138,7 +194,33 @@ def sample_gamma(concentration: torch.Tensor, generator: torch.Generator) -> tor
 def sample_dirichlet(shape: tuple[int, ...], k: int, alpha: float, generator: torch.Generator,
                      device: torch.device) -> torch.Tensor:
     """Rows i.i.d. Dir(alpha 1_k), shape ``shape + (k,)``, float64, on ``device`` (drawn on the generator's device).
-    alpha = 1 uses normalised exponentials."""
+    alpha = 1 uses normalised exponentials.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Leading shape.
+    k : int
+        Number of states.
+    alpha : float
+        Concentration.
+    generator : torch.Generator
+        The source.
+    device : torch.device
+        Result device.
+
+    Returns
+    -------
+    torch.Tensor
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.icl_markov.sampler import sample_dirichlet
+    >>> rows = sample_dirichlet((2,), 3, 1.0, torch.Generator().manual_seed(0), torch.device("cpu"))
+    >>> rows.shape, rows.sum(-1).tolist()
+    (torch.Size([2, 3]), [1.0, 1.0])
+    """
     if alpha == 1.0:
         g = -torch.log1p(-torch.rand(*shape, k, generator=generator, device=generator.device,
                                      dtype=torch.float64).to(device))
@@ -158,6 +240,7 @@ def sample_doubly_stochastic(batch: int, k: int, generator: torch.Generator, dev
     Parameters
     ----------
     batch, k : int
+        Number of matrices and their size.
     generator : torch.Generator
         The only source of randomness; draws are made on its device, then moved to ``device``.
     device : torch.device, optional
@@ -228,7 +311,33 @@ def sample_doubly_stochastic(batch: int, k: int, generator: torch.Generator, dev
 
 def sample_transitions(prior: ChainPrior, batch: int, k: int, generator: torch.Generator,
                        device: torch.device) -> torch.Tensor:
-    """Transition tables (B, k**(order-1), k), float64, drawn from ``prior``."""
+    """Transition tables (B, k**(order-1), k), float64, drawn from ``prior``.
+
+    Parameters
+    ----------
+    prior : ChainPrior
+        The prior of the tables.
+    batch : int
+        Number of tables.
+    k : int
+        Number of states.
+    generator : torch.Generator
+        The source.
+    device : torch.device
+        Result device.
+
+    Returns
+    -------
+    torch.Tensor
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.icl_markov.sampler import ChainPrior, sample_transitions
+    >>> P = sample_transitions(ChainPrior(order=3), 2, 3, torch.Generator().manual_seed(0), torch.device("cpu"))
+    >>> P.shape                                                # one row per context pair
+    torch.Size([2, 9, 3])
+    """
     integer("batch", batch, low=1)
     integer("k", k, low=2)
     if prior.kind == "dirichlet":
@@ -240,7 +349,27 @@ def sample_transitions(prior: ChainPrior, batch: int, k: int, generator: torch.G
 
 
 def lifted_chain(transitions: torch.Tensor, context: int) -> torch.Tensor:
-    """Transition matrix (B, k^c, k^c) of the chain on c-tuples: idx -> (idx k + j) mod k^c with prob P[idx, j]."""
+    """Transition matrix (B, k^c, k^c) of the chain on c-tuples: idx -> (idx k + j) mod k^c with prob P[idx, j].
+
+    Parameters
+    ----------
+    transitions : torch.Tensor
+        n-gram tables (B, k^c, k).
+    context : int
+        c = order - 1.
+
+    Returns
+    -------
+    torch.Tensor
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.icl_markov.sampler import lifted_chain
+    >>> P = torch.tensor([[[0.9, 0.1], [0.5, 0.5]]], dtype=torch.float64)
+    >>> bool(torch.equal(lifted_chain(P, 1), P))                # c = 1: the chain itself
+    True
+    """
     batch, rows, k = transitions.shape
     if context == 1:
         return transitions
@@ -257,6 +386,16 @@ def stationary_distribution(matrix: torch.Tensor) -> torch.Tensor:
 
     Solves ``(P^T - I) pi = 0`` with one equation replaced by ``sum pi = 1``. For reducible chains (several
     stationary laws, probability 0 under the Dirichlet prior) falls back to the row mean of ``P^64``.
+
+    Parameters
+    ----------
+    matrix : torch.Tensor
+        Row-stochastic matrices (..., m, m).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (..., m), float64.
 
     Examples
     --------
@@ -292,6 +431,28 @@ def sample_sequences(transitions: torch.Tensor, length: int, generator: torch.Ge
     """Sequences (B, length) from n-gram tables (B, k^c, k), the first c tokens stationary.
 
     All uniforms are drawn at once; the loop over time is one gather + compare per step for the whole batch.
+
+    Parameters
+    ----------
+    transitions : torch.Tensor
+        Tables (B, k^c, k).
+    length : int
+        Tokens per sequence.
+    generator : torch.Generator
+        The source.
+
+    Returns
+    -------
+    torch.Tensor
+        Token ids (B, length).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.icl_markov.sampler import sample_sequences
+    >>> P = torch.tensor([[[0.0, 1.0], [1.0, 0.0]]], dtype=torch.float64)     # deterministic alternation
+    >>> sample_sequences(P, 6, torch.Generator().manual_seed(0)).tolist() in ([[0, 1, 0, 1, 0, 1]], [[1, 0, 1, 0, 1, 0]])
+    True
     """
     batch, rows, k = transitions.shape
     context = 0
@@ -357,7 +518,26 @@ def sample_batch(batch: int, length: int, k: int, prior: ChainPrior | None = Non
 
 
 def concatenate(batches: list[MarkovBatch]) -> MarkovBatch:
-    """Stack batches of the same order and number of states (e.g. a DS batch and a unigram-optimal batch)."""
+    """Stack batches of the same order and number of states (e.g. a DS batch and a unigram-optimal batch).
+
+    Parameters
+    ----------
+    batches : list of MarkovBatch
+        The batches.
+
+    Returns
+    -------
+    MarkovBatch
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.icl_markov.sampler import sample_batch
+    >>> batch = sample_batch(4, 11, 3, generator=torch.Generator().manual_seed(0))     # 4 chains on 3 states
+    >>> from deep.icl_markov.sampler import concatenate
+    >>> concatenate([batch, batch]).tokens.shape
+    torch.Size([8, 11])
+    """
     orders = {b.order for b in batches}
     if len(orders) != 1:
         raise InvalidParameter("batches", f"all batches must have one order, got {sorted(orders)}")

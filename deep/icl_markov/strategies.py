@@ -38,7 +38,23 @@ STRATEGY_NAMES = {0: "uniform", 1: "unigram", 2: "bigram", 3: "trigram", 4: "tet
 
 
 def strategy_name(m: int) -> str:
-    """Human name of the m-gram strategy (0 = uniform, 1 = unigram, 2 = bigram, ...)."""
+    """Human name of the m-gram strategy (0 = uniform, 1 = unigram, 2 = bigram, ...).
+
+    Parameters
+    ----------
+    m : int
+        The order.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from deep.icl_markov.strategies import strategy_name
+    >>> strategy_name(0), strategy_name(2), strategy_name(3)
+    ('uniform', 'bigram', 'trigram')
+    """
     return STRATEGY_NAMES.get(m, f"{m}-gram")
 
 
@@ -57,12 +73,18 @@ def ngram_predictions(tokens: torch.Tensor, k: int, m: int, alpha: float = 1.0) 
     Parameters
     ----------
     tokens : LongTensor (B, L)
+        Token ids.
     k : int
         Number of states.
     m : int
         0 = uniform, 1 = unigram, 2 = bigram, 3 = trigram, ...
     alpha : float
         Dirichlet smoothing (1 = add-one).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (B, L, k), float64.
 
     Examples
     --------
@@ -99,12 +121,57 @@ def ngram_predictions(tokens: torch.Tensor, k: int, m: int, alpha: float = 1.0) 
 
 
 def last_position_strategies(tokens: torch.Tensor, k: int, orders=(0, 1, 2), alpha: float = 1.0) -> dict:
-    """Predictions (B, k) of each m-gram strategy for the token after ``tokens[:, -1]``; keys are strategy names."""
+    """Predictions (B, k) of each m-gram strategy for the token after ``tokens[:, -1]``; keys are strategy names.
+
+    Parameters
+    ----------
+    tokens : torch.Tensor
+        Token ids (B, L).
+    k : int
+        Number of states.
+    orders : sequence of int, default (0, 1, 2)
+        The m of the strategies.
+    alpha : float, default 1.0
+        Dirichlet smoothing.
+
+    Returns
+    -------
+    dict
+        Strategy name -> (B, k) float64.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.icl_markov.strategies import last_position_strategies
+    >>> out = last_position_strategies(torch.tensor([[0, 1, 2, 0, 1]]), 3)
+    >>> sorted(out), out["uniform"].tolist()
+    (['bigram', 'uniform', 'unigram'], [[0.3333333333333333, 0.3333333333333333, 0.3333333333333333]])
+    """
     return {strategy_name(m): ngram_predictions(tokens, k, m, alpha)[:, -1] for m in orders}
 
 
 def kl_divergence(p: torch.Tensor, q: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
-    """KL(p || q) = sum_j p_j log(p_j / q_j) along the last axis (0 log 0 = 0), float64."""
+    """KL(p || q) = sum_j p_j log(p_j / q_j) along the last axis (0 log 0 = 0), float64.
+
+    Parameters
+    ----------
+    p, q : torch.Tensor
+        Distributions along the last axis.
+    eps : float, default 1e-12
+        Floor of q inside the log.
+
+    Returns
+    -------
+    torch.Tensor
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.icl_markov.strategies import kl_divergence
+    >>> p = torch.tensor([0.5, 0.5], dtype=torch.float64); q = torch.tensor([0.9, 0.1], dtype=torch.float64)
+    >>> round(float(kl_divergence(p, p)), 12), round(float(kl_divergence(p, q)), 4)
+    (0.0, 0.5108)
+    """
     p = p.to(torch.float64)
     q = q.to(torch.float64).clamp_min(eps)
     terms = torch.where(p > 0, p * (torch.log(p.clamp_min(eps)) - torch.log(q)), torch.zeros_like(p))
@@ -112,14 +179,57 @@ def kl_divergence(p: torch.Tensor, q: torch.Tensor, eps: float = 1e-12) -> torch
 
 
 def sequential_log_loss(predictions: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-    """Sum over t of -log predictions[:, t, tokens[:, t+1]], shape (B,), float64."""
+    """Sum over t of -log predictions[:, t, tokens[:, t+1]], shape (B,), float64.
+
+    Parameters
+    ----------
+    predictions : torch.Tensor
+        Next-token laws (B, L, k) (e.g. :func:`ngram_predictions`).
+    tokens : torch.Tensor
+        Token ids (B, L).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (B,), nats.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.icl_markov.sampler import sample_batch
+    >>> batch = sample_batch(4, 11, 3, generator=torch.Generator().manual_seed(0))     # 4 chains on 3 states
+    >>> import numpy as np
+    >>> from deep.icl_markov.strategies import bigram_evidence_log_loss, ngram_predictions, sequential_log_loss
+    >>> loss = sequential_log_loss(ngram_predictions(batch.tokens, 3, 2), batch.tokens)
+    >>> bool(np.allclose(loss.numpy(), bigram_evidence_log_loss(batch.tokens.numpy(), 3)))   # the closed form
+    True
+    """
     nxt = tokens[:, 1:].long()
     probs = torch.gather(predictions[:, :-1].to(torch.float64), 2, nxt[..., None]).squeeze(-1)
     return -torch.log(probs).sum(-1)
 
 
 def transition_counts(tokens: np.ndarray, k: int) -> np.ndarray:
-    """C_ij = #{t : x_t = i, x_{t+1} = j} per sequence, shape (B, k, k)."""
+    """C_ij = #{t : x_t = i, x_{t+1} = j} per sequence, shape (B, k, k).
+
+    Parameters
+    ----------
+    tokens : numpy.ndarray
+        Token ids (B, L).
+    k : int
+        Number of states.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deep.icl_markov.strategies import transition_counts
+    >>> transition_counts(np.array([[0, 1, 1, 2]]), 3)[0].tolist()
+    [[0.0, 1.0, 0.0], [0.0, 1.0, 1.0], [0.0, 0.0, 0.0]]
+    """
     tokens = np.asarray(tokens)
     counts = np.zeros((tokens.shape[0], k, k))
     for b in range(tokens.shape[0]):
@@ -128,7 +238,31 @@ def transition_counts(tokens: np.ndarray, k: int) -> np.ndarray:
 
 
 def bigram_evidence_log_loss(tokens, k: int, alpha: float = 1.0) -> np.ndarray:
-    """Closed-form sequential log-loss of the Dir(alpha) bigram rule (Dirichlet--multinomial evidence), (B,)."""
+    """Closed-form sequential log-loss of the Dir(alpha) bigram rule (Dirichlet--multinomial evidence), (B,).
+
+    Parameters
+    ----------
+    tokens : array_like
+        Token ids (B, L).
+    k : int
+        Number of states.
+    alpha : float, default 1.0
+        Dirichlet smoothing.
+
+    Returns
+    -------
+    numpy.ndarray
+        Nats.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.icl_markov.sampler import sample_batch
+    >>> batch = sample_batch(4, 11, 3, generator=torch.Generator().manual_seed(0))     # 4 chains on 3 states
+    >>> from deep.icl_markov.strategies import bigram_evidence_log_loss
+    >>> bigram_evidence_log_loss(batch.tokens.numpy(), 3).round(4).tolist()
+    [9.4415, 11.2332, 11.7722, 9.8469]
+    """
     integer("k", k, low=2)
     alpha = positive("alpha", alpha)
     counts = transition_counts(np.asarray(tokens.cpu() if isinstance(tokens, torch.Tensor) else tokens), k)
@@ -138,7 +272,34 @@ def bigram_evidence_log_loss(tokens, k: int, alpha: float = 1.0) -> np.ndarray:
 
 
 def unigram_evidence_log_loss(tokens, k: int, alpha: float = 1.0) -> np.ndarray:
-    """Closed-form log-loss of the Dir(alpha) unigram rule over all L tokens (empty prefix included), (B,)."""
+    """Closed-form log-loss of the Dir(alpha) unigram rule over all L tokens (empty prefix included), (B,).
+
+    Parameters
+    ----------
+    tokens : array_like
+        Token ids (B, L).
+    k : int
+        Number of states.
+    alpha : float, default 1.0
+        Dirichlet smoothing.
+
+    Returns
+    -------
+    numpy.ndarray
+        Nats.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.icl_markov.sampler import sample_batch
+    >>> batch = sample_batch(4, 11, 3, generator=torch.Generator().manual_seed(0))     # 4 chains on 3 states
+    >>> import numpy as np
+    >>> from deep.icl_markov.strategies import ngram_predictions, sequential_log_loss, unigram_evidence_log_loss
+    >>> first = np.log(3)                                    # the first token, predicted from the empty prefix
+    >>> later = sequential_log_loss(ngram_predictions(batch.tokens, 3, 1), batch.tokens).numpy()
+    >>> bool(np.allclose(unigram_evidence_log_loss(batch.tokens.numpy(), 3), first + later))
+    True
+    """
     integer("k", k, low=2)
     alpha = positive("alpha", alpha)
     tokens = np.asarray(tokens.cpu() if isinstance(tokens, torch.Tensor) else tokens)
@@ -150,8 +311,20 @@ def unigram_evidence_log_loss(tokens, k: int, alpha: float = 1.0) -> np.ndarray:
 def expected_kl_to_uniform(k: int, alpha: float = 1.0) -> float:
     """E KL(p || uniform) for p ~ Dir(alpha 1_k): log k - (psi(k alpha + 1) - psi(alpha + 1)).
 
+    Parameters
+    ----------
+    k : int
+        Number of states.
+    alpha : float, default 1.0
+        Dirichlet concentration.
+
+    Returns
+    -------
+    float
+
     Examples
     --------
+    >>> from deep.icl_markov.strategies import expected_kl_to_uniform
     >>> round(expected_kl_to_uniform(3), 4)
     0.2653
     """
@@ -169,6 +342,35 @@ def bayes_optimal_prediction(tokens: torch.Tensor, k: int, *, order: int = 2, al
     the lifted chain). Proposals: rows Dir(alpha + N_u) (the posterior without the :math:`\pi` factor, whose mean is
     the m-gram rule); weights :math:`\pi(P)_{u_1}` (self-normalised). Returns
     :math:`E[P_{u_T} \mid x] \approx \sum_s w_s P^{(s)}_{u_T} / \sum_s w_s`.
+
+    Parameters
+    ----------
+    tokens : torch.Tensor
+        Token ids (B, L).
+    k : int
+        Number of states.
+    order : int, default 2
+        n of the n-gram prior.
+    alpha : float, default 1.0
+        Dirichlet concentration of the prior's rows.
+    num_samples : int, default 512
+        Importance samples.
+    generator : torch.Generator
+        The source of the samples.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (B, k), float64.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deep.icl_markov.strategies import bayes_optimal_prediction
+    >>> law = bayes_optimal_prediction(torch.tensor([[0, 1, 2, 0, 1]]), 3, num_samples=64,
+    ...                                generator=torch.Generator().manual_seed(0))
+    >>> law.shape, round(float(law.sum()), 12)
+    (torch.Size([1, 3]), 1.0)
     """
     tokens = _check_tokens(tokens, k)
     integer("order", order, low=2)
