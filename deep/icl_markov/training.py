@@ -40,6 +40,51 @@ class IclConfig:
     ``prior`` is the *training* prior kind ("dirichlet", "doubly_stochastic", "unigram"); evaluation always uses the
     full Dir(alpha) prior of the given ``order``. ``unigram_extra`` > 0 adds that many unigram-optimal sequences to
     every step (the stumbling-block mixture; the step axis counts the main batch only).
+
+    Attributes
+    ----------
+    num_states, context_length, order : int
+        k, T and the n of the n-gram chains.
+    model : {"transformer", "minimal"}
+        :class:`~deep.icl_markov.model.AttentionOnlyTransformer` or the two-layer
+        :class:`~deep.icl_markov.model.MinimalMarkovModel`.
+    num_layers, width, first_layer_heads : int
+        The transformer's shape.
+    padding_row : bool
+        Extra row of the relative-position table.
+    dropout : float
+        Dropout rate.
+    prior : {"dirichlet", "doubly_stochastic", "unigram"}
+        The training prior kind.
+    alpha : float
+        Dirichlet concentration.
+    unigram_extra : int
+        Unigram-optimal sequences added to every step.
+    learning_rate, position_learning_rate : float
+        AdamW (transformer) or SGD step sizes; the minimal model's positional weights v use the second.
+    minimal_init_w : float
+        Initial entries of the minimal model's W.
+    weight_decay : float
+        AdamW weight decay (matrices only).
+    betas : (float, float)
+        AdamW betas.
+    batch_size, steps : int
+        Sequences per step and training steps.
+    eval_every, eval_size, eval_seed : int
+        Checkpoint spacing, evaluation sequences and their seed.
+    seed : int
+        Seed of the initialisation and of the training data.
+    record_attention, record_states : bool
+        Keep the attention maps / the model states at every checkpoint.
+    device : str or None
+        Where to train (None: :func:`deep.device.default_device`).
+
+    Examples
+    --------
+    >>> from deep.icl_markov.training import IclConfig
+    >>> config = IclConfig(context_length=10)
+    >>> config.num_states, config.model, config.to_dict()["context_length"]
+    (3, 'transformer', 10)
     """
 
     num_states: int = 3
@@ -119,6 +164,16 @@ class PhaseSummary:
         First step of each phase of ``sequence`` (start of its first surviving run).
     transition_step : int or None
         First step where KL(p* || q) falls below the midpoint of the unigram and bigram strategies' KLs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deep.icl_markov.training import detect_phases
+    >>> d = {"uniform": np.array([0.1, 0.3, 0.5, 0.6]), "unigram": np.array([0.2, 0.1, 0.2, 0.4]),
+    ...      "bigram": np.array([0.3, 0.2, 0.1, 0.05])}
+    >>> phases = detect_phases([0, 10, 20, 30], d)
+    >>> phases.labels, phases.sequence, phases.first_step        # the one-checkpoint unigram run is a flicker
+    (['uniform', 'unigram', 'bigram', 'bigram'], ['uniform', 'bigram'], {'uniform': 0, 'bigram': 20})
     """
 
     labels: list
@@ -138,12 +193,26 @@ def detect_phases(steps, distances: dict, kl_to_truth=None, strategy_kl: dict | 
     Parameters
     ----------
     steps : array (n,)
+        Checkpoint steps.
     distances : dict name -> array (n,)
         D_m at every checkpoint, keys in strategy order (uniform, unigram, bigram, ...).
     kl_to_truth, strategy_kl : optional
         KL(p*||q) per checkpoint and KL(p*||s^(m)) per strategy, for ``transition_step``.
     min_run : int
         Interior runs shorter than this many checkpoints count as flickers (the first run is always kept).
+
+    Returns
+    -------
+    PhaseSummary
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deep.icl_markov.training import detect_phases
+    >>> d = {"uniform": np.array([0.1, 0.3, 0.5]), "unigram": np.array([0.2, 0.1, 0.2]),
+    ...      "bigram": np.array([0.3, 0.2, 0.1])}
+    >>> detect_phases([0, 10, 20], d, min_run=1).sequence
+    ['uniform', 'unigram', 'bigram']
     """
     names = list(distances)
     if not names:
@@ -190,6 +259,46 @@ class IclTrainingRun:
     for the minimal model its layer-1 weights v (n_ckpt, 1, T);
     ``states`` the model state dicts at every checkpoint when ``record_states`` (else empty); ``train_loss`` is per
     step.
+
+    Attributes
+    ----------
+    config : IclConfig
+        The run's configuration.
+    steps : numpy.ndarray
+        Checkpoint steps.
+    kl_to_truth : numpy.ndarray
+        KL(p* || model) at the last position, averaged over the evaluation set.
+    distances : dict
+        Strategy name -> KL(strategy || model) per checkpoint.
+    strategy_kl : dict
+        Strategy name -> KL(p* || strategy) (constant).
+    previous_token, induction : numpy.ndarray
+        Layer-1 previous-token and layer-2 statistical-induction scores per checkpoint and head.
+    induction_chance : float
+        The uniform-attention baseline of the induction score.
+    train_loss : numpy.ndarray
+        Training loss per step.
+    attention : list
+        Attention maps per layer (see above).
+    example_tokens : numpy.ndarray
+        Evaluation sequence 0.
+    parameter_count : int
+        Trainable scalars.
+    seconds : float
+        Wall time.
+    phases : PhaseSummary
+        The phases (:func:`detect_phases`).
+    positional_encoding : numpy.ndarray or None
+        See above.
+    states : list
+        See above.
+
+    Examples
+    --------
+    >>> from deep.icl_markov.training import IclConfig, train_icl
+    >>> run = train_icl(IclConfig(context_length=10, steps=4, eval_every=2, eval_size=8, batch_size=4))
+    >>> run.steps.tolist(), sorted(run.distances)
+    ([0, 2, 4], ['bigram', 'uniform', 'unigram'])
     """
 
     config: IclConfig
@@ -220,7 +329,25 @@ class IclTrainingRun:
 
 def build_model(config: IclConfig, generator: torch.Generator | None = None) -> torch.nn.Module:
     """The model of ``config`` (initialised from ``generator``) on torch's default device; :func:`train_icl` builds it
-    on the CPU and moves it with ``.to(device)``, so no random draw is made on the device."""
+    on the CPU and moves it with ``.to(device)``, so no random draw is made on the device.
+
+    Parameters
+    ----------
+    config : IclConfig
+        The run.
+    generator : torch.Generator, optional
+        Source of the initialisation.
+
+    Returns
+    -------
+    torch.nn.Module
+
+    Examples
+    --------
+    >>> from deep.icl_markov.training import IclConfig, build_model
+    >>> type(build_model(IclConfig(model="minimal", context_length=10))).__name__
+    'MinimalMarkovModel'
+    """
     if config.model == "minimal":
         return MinimalMarkovModel(config.num_states, config.context_length)
     return AttentionOnlyTransformer(config.num_states, config.context_length, width=config.width,
@@ -229,7 +356,26 @@ def build_model(config: IclConfig, generator: torch.Generator | None = None) -> 
 
 
 def build_optimizer(model: torch.nn.Module, config: IclConfig) -> torch.optim.Optimizer:
-    """AdamW with decay on matrices only (transformer) or SGD with a separate lr for v (minimal model)."""
+    """AdamW with decay on matrices only (transformer) or SGD with a separate lr for v (minimal model).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model from :func:`build_model`.
+    config : IclConfig
+        The run.
+
+    Returns
+    -------
+    torch.optim.Optimizer
+
+    Examples
+    --------
+    >>> from deep.icl_markov.training import IclConfig, build_model, build_optimizer
+    >>> config = IclConfig(context_length=10)
+    >>> type(build_optimizer(build_model(config), config)).__name__
+    'AdamW'
+    """
     if isinstance(model, MinimalMarkovModel):
         return torch.optim.SGD([{"params": [model.v], "lr": config.position_learning_rate},
                                 {"params": [model.w], "lr": config.learning_rate}])
@@ -278,8 +424,20 @@ def train_icl(config: IclConfig, progress: bool = False) -> IclTrainingRun:
     unigram-optimal extra stream another one, the evaluation set ``eval_seed``; so two runs differing only in
     ``prior``/``unigram_extra`` see the same initial model and, for equal priors, the same main batches.
 
+    Parameters
+    ----------
+    config : IclConfig
+        The run.
+    progress : bool, default False
+        Show a progress bar.
+
+    Returns
+    -------
+    IclTrainingRun
+
     Examples
     --------
+    >>> from deep.icl_markov.training import IclConfig, train_icl
     >>> run = train_icl(IclConfig(context_length=10, steps=4, eval_every=2, eval_size=8, batch_size=4))
     >>> run.steps.tolist()
     [0, 2, 4]
@@ -357,6 +515,26 @@ class StumblingBlockResult:
     """Paired DS-only vs DS + unigram-optimal runs (same init and same DS batches per seed).
 
     ``first_bigram`` / ``has_unigram_phase`` / ``final_kl`` are dicts arm -> list over seeds; arms "ds", "mix".
+
+    Attributes
+    ----------
+    seeds : list of int
+        The seeds.
+    runs : dict
+        Arm -> list of :class:`IclTrainingRun` over seeds.
+    first_bigram : dict
+        Arm -> first step of the bigram phase per seed (None if never reached).
+    has_unigram_phase : dict
+        Arm -> whether a unigram phase appeared, per seed.
+    final_kl : dict
+        Arm -> final KL(p* || model) per seed.
+
+    Examples
+    --------
+    >>> from deep.icl_markov.training import IclConfig, stumbling_block
+    >>> result = stumbling_block(IclConfig(context_length=10, steps=4, eval_every=2, eval_size=8, batch_size=4), seeds=(0,), unigram_extra=2)
+    >>> sorted(result.runs), len(result.delays())
+    (['ds', 'mix'], 1)
     """
 
     seeds: list
@@ -397,6 +575,34 @@ def stumbling_block(config: IclConfig, seeds=(0, 1, 2), unigram_extra: int = 21,
     The 2 x len(seeds) runs go through the sweep engine (``asymptotics.engine.run_tasks``): ``jobs`` local
     processes or a Dask cluster (``executor="dask"``, ``address``); each run is seeded by its config, so the results
     do not depend on how they are scheduled.
+
+    Parameters
+    ----------
+    config : IclConfig
+        The base run (its prior is replaced by "doubly_stochastic").
+    seeds : sequence of int, default (0, 1, 2)
+        One pair of runs per seed.
+    unigram_extra : int, default 21
+        Unigram-optimal sequences per step in the mixture arm.
+    progress : bool, default False
+        Show a progress bar.
+    jobs : int, default 1
+        Local worker processes.
+    executor : {"serial", "joblib", "dask"}, default "serial"
+        Where the runs go.
+    address : str or distributed.Client, optional
+        The Dask scheduler.
+
+    Returns
+    -------
+    StumblingBlockResult
+
+    Examples
+    --------
+    >>> from deep.icl_markov.training import IclConfig, stumbling_block
+    >>> result = stumbling_block(IclConfig(context_length=10, steps=4, eval_every=2, eval_size=8, batch_size=4), seeds=(0,), unigram_extra=2)
+    >>> result.seeds, [len(runs) for runs in result.runs.values()]
+    ([0], [1, 1])
     """
     integer("unigram_extra", unigram_extra, low=1)
     seeds = [integer("seeds", s, low=0) for s in seeds]
