@@ -41,7 +41,7 @@ stamp_value() {
 IMPORTS="import asymptotics, simulate, deep, figures, robustbias, cvxpy, numba, pandas, xarray, sphinx, numpydoc"
 [ "$TORCH_MODE" = skip ] || IMPORTS="$IMPORTS, torch"
 if [ -x .venv/bin/python ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_value)" ] \
-   && .venv/bin/python -c "$IMPORTS" >/dev/null 2>&1; then
+   && .venv/bin/python -c "import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in '${IMPORTS#import }'.split(', ')))" >/dev/null 2>&1; then
   say "up to date (.venv matches pyproject.toml and scripts/setup.sh; remove $STAMP to force a reinstall)"
   exit 0
 fi
