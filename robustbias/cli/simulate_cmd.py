@@ -53,7 +53,7 @@ def add_parser(sub) -> None:
                                                                "standard error), the fit and the theory to this "
                                                                "file; its path is printed")
     add_json_flag(c)
-    c.set_defaults(func=_compare, text=repr)
+    c.set_defaults(func=_compare, text=_compare_text)
 
 
 def _simulate(args):
@@ -62,6 +62,11 @@ def _simulate(args):
     point = _point(args)
     return erm(**point, d=args.d, seeds=args.seeds, n_test=args.n_test, solver=args.solver, tol=args.sim_tol,
                **_engine(args))
+
+
+def _compare_text(result) -> str:
+    return (repr(result) + "\n(errors are probabilities in [0, 1]; d->inf: the fit a + b/d at 1/d = 0; se: its "
+            "standard error from the seed standard errors; z = (d->inf - theory)/se)")
 
 
 def _parse_ds(text):

@@ -116,3 +116,10 @@ def test_simulate_labels_the_plus_minus_as_std_over_seeds(capsys):
                  "--n-test", "200"]) == 0
     out = capsys.readouterr().out
     assert "mean +- std over 2 seeds (ddof=1" in out and "errors are probabilities" in out
+
+
+def test_compare_text_explains_its_columns(capsys):
+    assert main(["compare", "--alpha", "0.5", "--eps", "0.1", "--lam", "0.1", "--ds", "100,200", "--seeds", "2",
+                 "--n-test", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "errors are probabilities in [0, 1]" in out and "se: its standard error" in out
