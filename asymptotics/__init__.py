@@ -20,6 +20,7 @@ from .margins import (MaxMargin, Norm, elastic_net_max_margin, max_margin, norma
                       robust_margin, robust_separability_radius)
 from .verification import Verification, verify_fixed_point
 from .stationarity import KKTResidual, alignment, fenchel_young_gap, flow_alignment, kkt_residual, stationarity_gap
+from .sensitivity import Sensitivities, SingularPoint, sensitivities
 
 __all__ = ["Attack", "ConvergenceError", "DataModel", "FixedPoint", "InvalidParameter", "LOSSES", "Loss", "Problem",
            "Regularizer", "parse_attack", "parse_loss", "parse_regularizer", "solve", "sweep", "SweepResult",
@@ -29,3 +30,4 @@ __all__ = ["Attack", "ConvergenceError", "DataModel", "FixedPoint", "InvalidPara
 __all__ += ["MaxMargin", "Norm", "elastic_net_max_margin", "max_margin", "normalized_margin", "parse_norm",
             "robust_margin", "robust_separability_radius", "KKTResidual", "alignment", "fenchel_young_gap",
             "flow_alignment", "kkt_residual", "stationarity_gap", "Verification", "verify_fixed_point"]
+__all__ += ["Sensitivities", "SingularPoint", "sensitivities"]

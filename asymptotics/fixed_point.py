@@ -17,6 +17,7 @@ import numpy as np
 
 from . import metrics
 from . import validation as V
+from .channel_jacobian import channel_jacobian
 from .channels import channel_average, channel_hats
 from .closed_forms import square_train_loss
 from .errors import ConvergenceError
@@ -195,6 +196,11 @@ SHRINK_FLOOR = 1e-6     # consecutive failed steps halve the step down to this s
 RESTART_ITER = 1500     # iteration budget of each restart and of each continuation stage
 CONTINUATION_STAGES = 8 # stages of a continuation path (each may be split once more if it fails)
 STALL_WINDOW = 150      # an attempt whose best residual has not halved in this many accepted steps is abandoned
+NEWTON_FROM = 0.01      # residual below which Newton steps replace Anderson's (solve(..., newton=True))
+NEWTON_STEP = 1e-7      # relative forward-difference step of Newton's Jacobian (error ~1e-8: docs/sensitivities.md)
+NEWTON_REFRESH = 0.1    # a Newton step that cuts the residual less than tenfold triggers a fresh Jacobian
+NEWTON_JACOBIANS = 4    # Jacobians per attempt at most (then the chord steps or Anderson finish)
+NEWTON_MAX_STEP = 1.0   # a Newton step longer than this (max |dy|, I - J nearly singular) is not taken
 
 
 @dataclass
@@ -208,10 +214,73 @@ class _Attempt:
     diverged: int = 0                 # map evaluations with q > Q_DIVERGED rho (treated as failed steps)
     failed: int = 0                   # other failed evaluations (non-finite conjugates, ...)
     stopped_diverging: bool = False   # abandoned because q blew up with lam = 0 (no finite minimiser, likely)
+    newton_steps: int = 0             # accepted Newton steps
+    jacobians: int = 0                # forward-difference Jacobians computed (4 map evaluations each)
 
 
-def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals) -> _Attempt:
-    """Safeguarded Anderson (memory > 0) or damped (memory == 0) iteration from ``x0``.
+def _forward_jacobian(F: "_Map", y, gy):
+    """dG/dy at y (G = to_y o F o to_x, gy = G(y)): the channel's closed-form Jacobian composed with the prior's by
+    forward differences where the loss has one (``channel_jacobian``), else forward differences of the map; None
+    where the map fails nearby."""
+    J = _composed_jacobian(F, y)
+    if J is not None:
+        return J
+    J = np.empty((4, 4))
+    for j in range(4):
+        yj = np.array(y, dtype=np.float64)
+        yj[j] += NEWTON_STEP
+        try:
+            fx = F(F.to_x(yj))
+        except (_Collapsed, FloatingPointError, ZeroDivisionError, ValueError, OverflowError):
+            return None
+        if not F.valid(fx):
+            return None
+        J[:, j] = (F.to_y(fx) - gy) / NEWTON_STEP
+    return J if np.all(np.isfinite(J)) else None
+
+
+def _composed_jacobian(F: "_Map", y):
+    """J = dy'/dx' . dPrior/dhats . dChannel/dx . dx/dy (docs/sensitivities.md), or None without a closed-form
+    channel Jacobian or where the prior fails."""
+    pb = F.pb
+    x = F.to_x(y)
+    try:
+        found = channel_jacobian(*x, alpha=pb.alpha, loss=pb.loss, eps=pb.eps, attack=pb.attack, rho_x=pb.rho_x,
+                                 tau=pb.data.tau, fast_paths=F.fast)
+        if found is None:
+            return None
+        F.calls += 1
+        hats, C, _, _ = found
+
+        def prior(h):
+            return np.array(prior_overlaps(tuple(h), pb.lam, pb.reg.r, pb.attack.dual_exponent, pb.spectra,
+                                           fast_paths=F.fast)[:4])
+
+        x1 = prior(hats)
+        Pj = np.zeros((4, 4))
+        for j in range(4):
+            if hats[j] > 0:
+                h = hats.copy()
+                step = NEWTON_STEP * hats[j]
+                h[j] += step
+                Pj[:, j] = (prior(h) - x1) / step
+        m1, q1, V1, P1 = x1
+        m, q = x[0], x[1]
+        root1, root = math.sqrt(F.rho_eff * q1), math.sqrt(F.rho_eff * q)
+        c1 = m1 / root1
+        T = np.diag([1.0 / ((1.0 - c1 * c1) * root1), 1.0 / q1, 1.0 / V1, 1.0 / max(P1, 1e-300)])
+        T[0, 1] = -c1 / (2.0 * q1 * (1.0 - c1 * c1))
+        X = np.diag([(1.0 - math.tanh(y[0]) ** 2) * root, q, x[2], x[3]])
+        X[0, 1] = 0.5 * m
+        J = T @ Pj @ C @ X
+    except (FloatingPointError, ZeroDivisionError, ValueError, OverflowError):
+        return None
+    return J if np.all(np.isfinite(J)) else None
+
+
+def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals, newton=False) -> _Attempt:
+    """Safeguarded Anderson (memory > 0) or damped (memory == 0) iteration from ``x0``, finished by Newton's method
+    when ``newton``.
 
     Far from the fixed point (residual > ANDERSON_START) the steps are damped. A step whose map evaluation fails
     (non-finite conjugates, an iterate that collapses to q ~ 0 or blows up past q = 1e14 rho), or an Anderson step
@@ -219,6 +288,11 @@ def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals) -> _Attempt:
     takes a damped step of half the previous scale from there and clears the Anderson memory. An attempt whose
     residual has not halved in STALL_WINDOW accepted steps is abandoned. A collapse is never
     taken as the answer here: w = 0 is returned only by ``solve`` when the exact zero test certifies it.
+
+    With ``newton``, once the residual is below NEWTON_FROM the step is Newton's, dy = (I - J)^{-1} (G(y) - y), with
+    J = dG/dy by forward differences (4 map evaluations), reused (chord steps) while each step cuts the residual
+    tenfold. A Newton step that does not lower the residual (or whose map evaluation fails) is undone like a failed
+    Anderson step and Newton is switched off for the rest of the attempt; the stopping test is unchanged.
     """
     y = F.to_y(x0)
     x = x0
@@ -229,6 +303,9 @@ def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals) -> _Attempt:
     beta = blend           # adaptive damping: halved when a damped step raises the residual (2-cycles)
     out = _Attempt(x0, False, (math.inf, x0))
     progress_mark = (math.inf, len(residuals))   # (residual, step) of the last halving of the residual
+    J = None               # Newton's Jacobian (chord steps reuse it)
+    newton_step = False    # the pending step is Newton's
+    newton_off = not newton
     for _ in range(max_iter):
         fx, reason = None, "failed"
         try:
@@ -250,21 +327,24 @@ def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals) -> _Attempt:
         else:
             g = F.to_y(fx) - y
             res = float(np.max(np.abs(g)))
-        if failed or (extrapolated and res > ANDERSON_REJECT * last[2]):
+        if failed or (extrapolated and res > ANDERSON_REJECT * last[2]) or (newton_step and res >= last[2]):
             if last is None:
                 return out     # the map fails at the start itself: let the caller try another start
             dY, dG = [], []
-            if failed and not extrapolated:
+            if newton_step:
+                newton_off, J = True, None     # Newton does not help from here: Anderson finishes the attempt
+            elif failed and not extrapolated:
                 shrink *= 0.5
                 if shrink < SHRINK_FLOOR:
                     break
             y = last[0] + shrink * beta * last[1]
             x = F.to_x(y)
-            extrapolated = False
+            extrapolated = newton_step = False
             continue
         shrink = min(1.0, 2.0 * shrink)
-        if last is not None and not extrapolated:
+        if last is not None and not extrapolated and not newton_step:
             beta = max(0.5 * beta, 1e-3) if res > last[2] else min(blend, 1.25 * beta)
+        out.newton_steps += newton_step
         residuals.append(res)
         if res < out.best[0]:
             out.best = (res, x)
@@ -281,10 +361,25 @@ def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals) -> _Attempt:
             if len(dY) > memory:
                 dY.pop(0)
                 dG.pop(0)
+        if newton_step and res > NEWTON_REFRESH * last[2]:
+            J = None           # the chord step contracted poorly: a fresh Jacobian for the next one
         last = (y, g, res)
         step = shrink * beta * g
-        extrapolated = False
-        if memory and dY and res < ANDERSON_START:
+        extrapolated = newton_step = False
+        if not newton_off and res < NEWTON_FROM:
+            if J is None and out.jacobians < NEWTON_JACOBIANS:
+                J = _forward_jacobian(F, y, y + g)
+                out.jacobians += 1
+            if J is not None:
+                try:
+                    delta = np.linalg.solve(np.eye(4) - J, g)
+                except np.linalg.LinAlgError:
+                    delta = None
+                if delta is not None and np.all(np.isfinite(delta)) and np.max(np.abs(delta)) <= NEWTON_MAX_STEP:
+                    step, newton_step = delta, True
+                else:
+                    newton_off, J = True, None
+        if not newton_step and memory and dY and res < ANDERSON_START:
             Ym, Gm = np.array(dY).T, np.array(dG).T
             gamma, *_ = np.linalg.lstsq(Gm, g, rcond=None)
             mix = ANDERSON_MIXING
@@ -296,19 +391,19 @@ def _iterate(F: _Map, x0, tol, max_iter, blend, memory, residuals) -> _Attempt:
             y_new = y + shrink * beta * g
             x_new = F.to_x(y_new)
             dY, dG = [], []
-            extrapolated = False
+            extrapolated = newton_step = False
         y, x = y_new, x_new
     out.x = x
     return out
 
 
-def _run(F: _Map, x0, tol, max_iter, blend, memory, residuals) -> _Attempt:
+def _run(F: _Map, x0, tol, max_iter, blend, memory, residuals, newton=False) -> _Attempt:
     """Anderson from ``x0``; if it stalls, plain damped iteration with a smaller blend from its best iterate."""
-    first = _iterate(F, x0, tol, max_iter, blend, memory, residuals)
+    first = _iterate(F, x0, tol, max_iter, blend, memory, residuals, newton)
     if first.converged or first.stopped_diverging or not math.isfinite(first.best[0]):
         return first
-    second = _iterate(F, first.best[1], tol, max_iter, min(blend, 0.2), 0, residuals)
-    for name in ("collapsed", "diverged", "failed"):
+    second = _iterate(F, first.best[1], tol, max_iter, min(blend, 0.2), 0, residuals, newton)
+    for name in ("collapsed", "diverged", "failed", "newton_steps", "jacobians"):
         setattr(second, name, getattr(first, name) + getattr(second, name))
     if not second.converged:
         second.best = min(first.best, second.best, key=lambda b: b[0])
@@ -336,6 +431,7 @@ def dispersed_starts(pb: Problem) -> list[tuple]:
     return starts
 
 
+NEWTON_DEFAULT = False    # solve(..., newton=...) default (benchmarks/bench_newton_fixed_point.py)
 LAM_PATH_FROM = 0.1       # small lam is reached from this lam down (V and q grow like powers of 1/lam on the way)
 LAM_STAGES_PER_DECADE = 3
 
@@ -377,20 +473,20 @@ def _with(pb: Problem, name: str, value: float) -> Problem:
     return replace(pb, **changes)
 
 
-def _continue(pb: Problem, fast_paths, tol, max_iter, blend, memory, residuals, stats):
+def _continue(pb: Problem, fast_paths, tol, max_iter, blend, memory, residuals, stats, newton=False):
     """Follow each of ``continuation_paths`` with warm starts until one reaches the target. Returns (F, state) at
     the target or None.
 
     Each stage starts from the previous stage's fixed point; if that fails, the step is halved once (the midpoint
     first); if that fails too, the stage starts cold (two starts). Only the target itself must converge."""
     for name, values in continuation_paths(pb):
-        state = _follow(pb, name, values, fast_paths, tol, max_iter, blend, memory, residuals, stats)
+        state = _follow(pb, name, values, fast_paths, tol, max_iter, blend, memory, residuals, stats, newton)
         if state is not None:
             return _Map(pb, fast_paths), state
     return None
 
 
-def _follow(pb, name, values, fast_paths, tol, max_iter, blend, memory, residuals, stats):
+def _follow(pb, name, values, fast_paths, tol, max_iter, blend, memory, residuals, stats, newton=False):
     """One continuation path: the fixed point at its last value (the target), or None."""
 
     def attempt(value, starts):
@@ -399,7 +495,7 @@ def _follow(pb, name, values, fast_paths, tol, max_iter, blend, memory, residual
             return None               # w = 0 here: no warm start to pass on
         Fs = _Map(stage, fast_paths)
         for x0 in starts(stage, Fs):
-            run = _run(Fs, x0, tol, max_iter, blend, memory, residuals)
+            run = _run(Fs, x0, tol, max_iter, blend, memory, residuals, newton)
             stats.absorb(run, at_target=False)
             if run.converged:
                 return run.x
@@ -433,6 +529,8 @@ class _Stats:
         self.collapsed = 0
         self.diverged = 0
         self.failed = 0
+        self.newton_steps = 0
+        self.jacobians = 0
         self.all_diverged = True
         self.best = (math.inf, None)
 
@@ -442,18 +540,20 @@ class _Stats:
         self.collapsed += attempt.collapsed
         self.diverged += attempt.diverged
         self.failed += attempt.failed
+        self.newton_steps += attempt.newton_steps
+        self.jacobians += attempt.jacobians
         self.all_diverged &= attempt.stopped_diverging
         if at_target and attempt.best[0] < self.best[0]:
             self.best = attempt.best
 
     def to_dict(self) -> dict:
         return {"attempts": self.attempts, "collapsed_steps": self.collapsed, "diverged_steps": self.diverged,
-                "failed_steps": self.failed}
+                "failed_steps": self.failed, "newton_steps": self.newton_steps, "jacobians": self.jacobians}
 
 
 def solve(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, eps_test=None, attack_test=None,
           *, init=None, tol=1e-8, max_iter=3000, blend=0.5, anderson=6, fast_paths=True,
-          strategy="auto") -> FixedPoint:
+          strategy="auto", newton=NEWTON_DEFAULT) -> FixedPoint:
     """Solve the fixed-point equations of regularized adversarial ERM at one point, with a certificate.
 
     Parameters
@@ -482,13 +582,20 @@ def solve(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, 
         Use closed forms where they exist.
     strategy : "auto" (the start, then dispersed restarts, then continuation) or "continuation" (the continuation
         path only; a second, independent route to the same fixed point, used by the tests).
+    newton : bool
+        Finish the iteration by Newton's method once the residual is below 0.01 (Jacobian of the map: the channel's
+        in closed form composed with the prior's by forward differences, or forward differences of the map; reused
+        while it contracts; Anderson's safeguards unchanged: a Newton step that does not lower the residual is
+        undone and Anderson finishes). The stopping test and the certificate's meaning are the same. Default False:
+        measured no faster than Anderson on warm and cold points (benchmarks/bench_newton_fixed_point.py).
 
     Returns
     -------
     FixedPoint
         With ``certificate``: ``method`` ("zero-test", "cold", "warm", "restart" or "continuation"), the final
         ``residual`` and ``tol``, the exact zero test's verdict (``zero_test``: optimal, lhs, rhs; lhs None when it is
-        infinite) and counts of the attempts and of the failed steps on the way.
+        infinite) and counts of the attempts, of the failed steps on the way, and of the Newton steps and Jacobians
+        (``newton_steps``, ``jacobians``; 0 without ``newton``).
 
     Raises
     ------
@@ -514,6 +621,9 @@ def solve(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, 
     blend = V.real("blend", blend, low=0.0, high=1.0, low_open=True)
     anderson = V.integer("anderson", anderson, low=0)
     strategy = V.choice("strategy", strategy, ("auto", "continuation"))
+    if not isinstance(newton, (bool, np.bool_)):
+        raise V.InvalidParameter("newton", f"must be True or False, got {newton!r}")
+    newton = bool(newton)
     F = _Map(pb, fast_paths)
     x0 = _initial(pb, init, F)
     start = time.perf_counter()
@@ -528,7 +638,7 @@ def solve(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, 
             restart_iter = min(max_iter, RESTART_ITER)
             plan = [(first, x0, max_iter)] + [("restart", s, restart_iter) for s in dispersed_starts(pb)]
             for method, xs, budget in plan:
-                attempt = _run(F, xs, tol, budget, blend, anderson, residuals)
+                attempt = _run(F, xs, tol, budget, blend, anderson, residuals, newton)
                 stats.absorb(attempt)
                 if attempt.converged:
                     cert = _certificate(method, residuals[-1], tol, zero, stats)
@@ -539,9 +649,9 @@ def solve(alpha, eps, lam, attack="linf", reg="l2", loss="logistic", data=None, 
                     last_iterate=None if stats.best[1] is None else dict(zip("mqVP", stats.best[1])),
                     residuals=residuals, hint="a positive lam is needed on (robustly) separable data",
                     diagnostics=_diagnostics(zero, stats))
-        found = _continue(pb, fast_paths, tol, min(max_iter, RESTART_ITER), blend, anderson, residuals, stats)
+        found = _continue(pb, fast_paths, tol, min(max_iter, RESTART_ITER), blend, anderson, residuals, stats, newton)
         if found is not None:
-            attempt = _run(F, found[1], tol, max_iter, blend, anderson, residuals)
+            attempt = _run(F, found[1], tol, max_iter, blend, anderson, residuals, newton)
             stats.absorb(attempt)
             if attempt.converged:
                 cert = _certificate("continuation", residuals[-1], tol, zero, stats)
