@@ -32,6 +32,7 @@ FIGURE_MODULES = (
     "figures.order_parameter_scaling",
     "figures.tradeoff",
     "figures.winning_reg_map",
+    "figures.optimal_regularization_map",
     "figures.convergence_map",
     "figures.rademacher_vs_dimension",
     "figures.price_gap_vs_m",
