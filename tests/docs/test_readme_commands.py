@@ -33,7 +33,7 @@ def test_the_readme_has_its_commands():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(c.split()[1:3]) for c in COMMANDS])
 def test_readme_command_runs_as_written(command, tmp_path):
     if any(command.startswith(f"robustbias {c}") for c in NEEDS_TORCH) and not TORCH:
         pytest.skip("needs torch")

@@ -20,6 +20,9 @@ def blocks(language: str) -> list[str]:
     return [body for lang, body in FENCE.findall(TUTORIAL.read_text()) if lang == language]
 
 
+SHELL = [line for body in blocks("bash") for line in body.splitlines() if line.strip()]
+
+
 def test_the_tutorial_has_code_for_each_step():
     python, shell = blocks("python"), blocks("bash")
     text = "\n".join(python)
@@ -40,7 +43,7 @@ def test_the_python_blocks_run_in_order(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command", [line for body in blocks("bash") for line in body.splitlines() if line.strip()])
+@pytest.mark.parametrize("command", SHELL, ids=[" ".join(c.split()[1:3]) for c in SHELL])
 def test_the_shell_commands_run(command, tmp_path):
     args = shlex.split(command)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
