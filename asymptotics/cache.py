@@ -128,8 +128,29 @@ def _host() -> str:
     return re.sub(r"[~/\\\s]", "_", socket.gethostname()) or "host"
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where the system says it (Linux ``/proc``)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)      # elsewhere: set and restore (the only portable way to read it)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode of a file created with ``open(path, "w")``: ``0o666 & ~umask`` (0644 with the usual umask 022)."""
+    return 0o666 & ~_umask()
+
+
 def atomic_write_bytes(path, payload: bytes) -> Path:
     """Write ``payload`` to ``path`` atomically: a temporary file in the same folder, fsync, then ``os.replace``.
+
+    The file gets the mode an ordinary ``open(path, "w")`` would give it (:func:`file_mode`), not ``mkstemp``'s 0600.
 
     The temporary is named after this host and process (see the module docstring), so that a concurrent run on
     the same folder can tell it from an abandoned one.
@@ -138,6 +159,7 @@ def atomic_write_bytes(path, payload: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}~{_host()}~{os.getpid()}~", suffix=".tmp")
     try:
+        os.chmod(tmp, file_mode())          # mkstemp makes 0600; the result is an ordinary file (e.g. 0644)
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()

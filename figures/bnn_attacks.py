@@ -222,7 +222,4 @@ def plot(data: dict, params: dict):
                      f"{hmc_after:.2f} (> 0.6; misclassified {1 - data['robust_after_adaptive']['hmc']:.0%}); "
                      f"dropout / VI / ensemble fall to {max(data['auroc_after'][n] for n in BAYESIAN[:3]):.2f}",
                      fontsize=8)
-        fig.tight_layout(rect=(0, 0, 1, 0.93))
-    else:
-        fig.tight_layout()
     return fig

@@ -236,5 +236,4 @@ def plot(data: dict, params: dict):
     fig.suptitle(f"Digits {params['in_classes']} in distribution, the other classes OOD ({data['n_id']} / "
                  f"{data['n_ood']} test images); after the attack at eps {data['eps'][-1]:g} the best detector's "
                  f"AUROC is {worst:.2f}", fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
     return fig

@@ -107,7 +107,6 @@ def compute(params, progress=False) -> dict:
 
 def plot(data, params):
     fig, axes = subplots(1, 3, width=3.3, height=2.9)
-    fig.subplots_adjust(wspace=0.6, top=0.78)
     a = np.asarray(data["alphas"], float)
     e = np.asarray(data["eps"], float)
     panels = (("solved", "fraction solved", "viridis"), ("zero", "fraction certified w = 0", "cividis"),

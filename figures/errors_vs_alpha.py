@@ -151,5 +151,4 @@ def plot(data: dict, params: dict):
     bottom.legend(loc="best")
     fig.suptitle(rf"{params['loss']} loss, {attack_label(params['attack'])} attack $\varepsilon={params['eps']:g}$, "
                  rf"$\lambda={params['lam']:g}$, $R(w)=\Sigma_j|w_j|^r$", fontsize=9)
-    fig.tight_layout()
     return fig

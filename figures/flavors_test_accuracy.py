@@ -218,7 +218,6 @@ def plot(data: dict, params: dict):
     fig.suptitle(f"bias-free 2-layer ReLU net (width {params['width']}, n = {params['n_train']}), exponential loss, "
                  f"{params['steps']} normalized steps; largest flavor difference {z:.1f} SE ({where}); best on every "
                  f"pair: {', '.join(winners) if winners else 'none'}", fontsize=8)
-    fig.tight_layout()
     if winners:         # the non-reproduced claim, stated on the figure
         fig.text(0.5, -0.02, "Not reproduced here: 'no flavor generalizes best on every dataset' "
                  "(spec margins.md §4). "

@@ -125,5 +125,4 @@ def plot(data: dict, params: dict):
     ax.set_ylabel("hinge loss")
     ax.set_title("(b) loss")
     ax.legend(loc="lower left")
-    fig.tight_layout()
     return fig

@@ -102,5 +102,4 @@ def plot(data: dict, params: dict):
     ax.set_ylabel("mean ||W_i|| over the set")
     ax.set_title("(b) average norm per subnetwork")
     ax.legend(loc="upper left")
-    fig.tight_layout()
     return fig

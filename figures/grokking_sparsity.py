@@ -99,5 +99,4 @@ def plot(data: dict, params: dict):
     ax.set_ylabel("faithfulness on test set")
     ax.set_title(f"(b) final sparse set: {data['final_sparse_size']} units")
     ax.legend(loc="lower left")
-    fig.tight_layout()
     return fig

@@ -112,5 +112,4 @@ def plot(data: dict, params: dict):
         ax.axhline(0, color="k", lw=0.6)
         ax.set_xlabel("distance i - j")
         ax.set_title("layer-1 positional score")
-    fig.tight_layout()
     return fig

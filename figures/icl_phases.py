@@ -143,5 +143,4 @@ def plot(data: dict, params: dict):
     ax.set_xlabel("training step")
     ax.set_title("(c) attention scores")
     ax.legend(loc="center right")
-    fig.tight_layout()
     return fig

@@ -107,5 +107,4 @@ def plot(data: dict, params: dict):
     ax.set_xlabel("first bigram step, DS only")
     ax.set_ylabel("first bigram step, mixture")
     ax.set_title("(b) induction-head formation, paired")
-    fig.tight_layout()
     return fig

@@ -291,5 +291,4 @@ def plot(data: dict, params: dict):
     ax.set_title("support images (one per class)")
     fig.suptitle(f"{data['support_size']} distilled images, {params['kip_steps']} KIP steps. {_verdict(data, params)}",
                  fontsize=8)
-    fig.tight_layout()
     return fig

@@ -215,5 +215,4 @@ def plot(data: dict, params: dict):
     fig.suptitle(rf"{params['loss']} loss, Mahalanobis attack $\Sigma_\delta$ = diag blocks {blocks_text}"
                  rf", $R(w)=w^T\Sigma_w w$; points: ERM d = {params['d']}, {params['seeds']} seeds at $\lambda^*$ "
                  rf"(max |ERM - theory|/SE = {zmax}); dashed: $\Sigma_\delta$ overtakes $I$", fontsize=8)
-    fig.tight_layout()
     return fig

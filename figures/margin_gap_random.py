@@ -170,5 +170,4 @@ def plot(data: dict, params: dict):
     axes[0, 1].set_title(r"lines: $1-\beta_t$;  circles: KKT residual")
     decay = ", ".join(f"{label.strip('$')} c={params['c'][n]:g}, decay {params['decay'][n]:g}" for label, n in ALGOS)
     fig.suptitle(rf"loss-scaled steps $c(1+t)^{{-decay}}/(B^2 L_t)$: {decay}", fontsize=7)
-    fig.tight_layout()
     return fig

@@ -97,7 +97,7 @@ def plot(data: dict, params: dict):
         ax.set_ylim(lo - 0.25 * (star - lo) - 0.05, star + 0.12 * (star - lo) + 0.02)
     axes[0, 0].set_ylabel(r"$\min_i \langle w, z_i\rangle / \|w\|$")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=4, bbox_to_anchor=(0.38, 1.0), frameon=False)
+    fig.legend(handles, labels, loc="outside upper center", ncol=4, frameon=False)
     ax = axes[0, 3]
     for label, _ in ALGOS:
         run = data["diagonal"][label]
@@ -114,5 +114,4 @@ def plot(data: dict, params: dict):
     ax.set_title(r"diagonal net $u^2 - v^2$")
     ax.set_ylim(-5, 95)
     ax.legend(loc="center left", fontsize=6.5)
-    fig.tight_layout(rect=(0, 0, 1, 0.9))
     return fig

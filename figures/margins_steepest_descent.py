@@ -253,5 +253,4 @@ def plot(data: dict, params: dict):
     fig.suptitle(f"normalized steps, lr_t = min(c/||grad log L||_*, {params['max_step']:g} ||θ||) (c = "
                  f"{params['c']['gd']:g}: log L falls by c per step; follows the flow); Adam lr_t = c/||g||_1",
                  fontsize=8)
-    fig.tight_layout()
     return fig

@@ -178,6 +178,5 @@ def plot(data: dict, params: dict):
         ax.set_title(f"targeted: reach {f['targeted']['group_success']:.2f}, leap {d['leap']['targeted']:.2f}; "
                      f"PGD/clean NC1 {f['pgd']['nc1_papyan'] / f['clean']['nc1_papyan']:.1f}x", fontsize=7)
     handles = [axes[0, 0].plot([], [], color=_COLOURS[k], marker="o", ms=3, label=k)[0] for k in kinds]
-    fig.legend(handles=handles, loc="lower center", ncol=len(kinds), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(kinds), fontsize=8, frameon=False)
     return fig

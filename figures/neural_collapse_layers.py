@@ -278,5 +278,4 @@ def plot(data: dict, params: dict):
             head += ("\nNot reproduced at this scale: no hidden layer of the broken ST net keeps a reliable simplex "
                      f"(first layer {first:.2f} < 0.5; input pixels {st['input_ncc']['perturbed']:.2f})")
     fig.suptitle(head, fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
     return fig

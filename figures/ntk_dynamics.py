@@ -210,5 +210,4 @@ def plot(data: dict, params: dict):
     fig.suptitle(f"eNTK dynamics, SGD lr ({lrs}) matched across methods, $\\epsilon$={params['eps']:g}, "
                  f"{len(params['seeds'])} seeds, {params['epochs']} epochs: {verdict}\n({nums}; PGD - clean)",
                  fontsize=9)
-    fig.tight_layout()
     return fig

@@ -232,5 +232,4 @@ def plot(data: dict, params: dict):
                  "features (right);\nspan = energy share in the class-mean images (chance 0.03), rough = TV / TV of "
                  "permuted pixels (1 = noise), PGD = feature accuracy under PGD (averages over test images)",
                  fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
     return fig

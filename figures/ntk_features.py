@@ -116,5 +116,4 @@ def plot(data: dict, params: dict):
     axes[0, 2].bar(np.arange(1, 11), data["consistency"], color="tab:blue")
     axes[0, 2].set(xlabel="eigen-index i", ylabel="|corr| on test points", ylim=(0, 1.05),
                    title=f"feature i: {data['kernels'][0]['name']} vs {data['kernels'][1]['name']}")
-    fig.tight_layout()
     return fig

@@ -98,5 +98,4 @@ def plot(data: dict, params: dict):
     ax.set(xlabel="width", ylabel=r"$\|f_{net}-f_{NTK}\|/\|f_{NTK}\|$", title="trained net vs kernel predictor")
     ax.title.set_fontsize(9)
     ax.legend()
-    fig.tight_layout()
     return fig

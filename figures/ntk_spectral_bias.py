@@ -128,7 +128,6 @@ def plot(data: dict, params: dict):
     ax.set(xlabel="training set size n", ylabel="test error", title="kernel regression learning curves (digits)")
     ax.title.set_fontsize(9)
     ax.legend()
-    fig.tight_layout()
     if sb["network"] is not None:     # the claim check on the figure: high modes leave the infinite-width flow
         deviation = mode_deviation(data)
         dev = ", ".join(f"k={k}: {v:.2g}" for k, v in zip(sb["frequencies"], deviation))

@@ -193,5 +193,4 @@ def plot(data: dict, params: dict):
         ax.grid(False)
     fig.suptitle(rf"{params['loss']} loss: the $\ell_r$ regularization minimising the robust error "
                  rf"($R(w)=\Sigma_j|w_j|^r$)", fontsize=9)
-    fig.tight_layout()
     return fig

@@ -341,5 +341,4 @@ def plot(data: dict, params: dict):
     fig.suptitle(rf"{params['loss']} loss, $\ell_\infty$ attack $\varepsilon={params['eps']:g}$, "
                  rf"$\lambda={params['lam']:g}$; dashed: log-log fit over the shaded window, dotted: small-alpha "
                  r"theory (docs/derivations.md §9)", fontsize=8.5)
-    fig.tight_layout()
     return fig

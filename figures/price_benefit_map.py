@@ -64,7 +64,6 @@ def plot(data, params):
     benefit = np.asarray(data["benefit"], float)
     fracs = data["eps_fractions"]
     fig, axes = subplots(1, len(fracs), width=3.0, height=2.7)
-    fig.subplots_adjust(wspace=0.45, top=0.80)
     vmax = max(1e-3, float(np.nanmax(np.abs(benefit))))
     for f, frac in enumerate(fracs):
         ax = axes[0, f]

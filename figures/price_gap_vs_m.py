@@ -74,7 +74,6 @@ def plot(data, params):
     fracs = params["eps_fractions"]
     shown = [fracs[0], fracs[-1]]
     fig, axes = subplots(1, 3, width=3.3, height=2.7)
-    fig.subplots_adjust(wspace=0.38, top=0.80)
     m = np.asarray(data["m"], float)
     for ax, frac in zip(axes[0, :2], shown):
         for alg in ("gd", "cd", "diag"):

@@ -83,7 +83,6 @@ def plot(data, params):
     rows = data["rows"]
     rs, eps_values = params["rs"], params["eps"]
     fig, axes = subplots(1, len(rs) + 1, width=3.5, height=2.8)
-    fig.subplots_adjust(wspace=0.38, top=0.82)
     colors = palette(len(eps_values))
     for k, r in enumerate(rs):
         ax = axes[0, k]

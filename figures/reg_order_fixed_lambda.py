@@ -225,5 +225,4 @@ def plot(data: dict, params: dict):
     fig.suptitle(rf"{params['loss']} loss, $\alpha={params['alpha']:g}$, $\lambda={params['lam']:g}$, "
                  r"$R(w)=\Sigma_j|w_j|^r$, attack term $\varepsilon P^{1/p^*}$; red dotted: the dual norm $r = p^*$, "
                  "grey dashed: ridge r = 2; hollow: minimiser on the grid edge", fontsize=8.5)
-    fig.tight_layout()
     return fig

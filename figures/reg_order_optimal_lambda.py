@@ -252,5 +252,4 @@ def plot(data: dict, params: dict):
     inset.tick_params(labelsize=6, pad=1)
     finite_r = r_star[np.isfinite(r_star)]
     inset.set_ylim(r_values[0] - 0.1, max(2.2, finite_r.max() + 0.1) if finite_r.size else r_values[-1])
-    fig.tight_layout()
     return fig

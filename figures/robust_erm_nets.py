@@ -159,5 +159,4 @@ def plot(data: dict, params: dict):
         fig.suptitle("GD − sign robust test accuracy per eps: " + ", ".join(f"{d:+.3f}" for d in diff)
                      + (" (the paper's widening gap is not reproduced at this scale)" if diff[-1] <= diff[0] else ""),
                      fontsize=8)
-    fig.tight_layout()
     return fig

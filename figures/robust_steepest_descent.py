@@ -149,5 +149,4 @@ def plot(data: dict, params: dict):
     ax.set_ylabel("normalized robust margin")
     ax.set_title("final robust margins vs optima")
     ax.legend(loc="upper right", fontsize=6.3)
-    fig.tight_layout()
     return fig

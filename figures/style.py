@@ -1,13 +1,28 @@
-"""Shared plot style for every figure (one place, so all figures look alike in a paper)."""
+"""Shared plot style for every figure (one place, so all figures look alike in a paper).
+
+The style is a set of matplotlib rc parameters, :data:`RC`, applied to the whole life of a figure by
+:func:`figure_style` (drawing *and* saving: line widths, legend and tick sizes are read when artists are created,
+some parameters when the file is written). ``figures.make`` and ``figures.replot`` wrap both steps in it; call
+``with figure_style(): fig = module.plot(data, params); fig.savefig(...)`` to do the same by hand.
+
+Every figure uses constrained layout (``figure.constrained_layout.use``), and its legends sit outside the data:
+beside the panel (:func:`legend_outside`) or in a figure legend placed ``"outside ..."``; ``tests/figures`` checks
+that no legend box covers a plotted point (:func:`figures.layout.legend_overlaps`).
+
+Importing this module does not choose a matplotlib backend: the user's (or matplotlib's automatic choice, Agg on a
+machine without a display) is kept. The ``robustbias`` command line selects Agg when no backend is configured.
+"""
 from __future__ import annotations
 
-import matplotlib
+import warnings
+from contextlib import contextmanager
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 RC = {
     "figure.dpi": 110,
+    "figure.constrained_layout.use": True,
     "font.size": 9,
     "axes.titlesize": 9,
     "axes.labelsize": 9,
@@ -15,16 +30,79 @@ RC = {
     "lines.linewidth": 1.4,
     "axes.grid": True,
     "grid.alpha": 0.3,
+    "savefig.dpi": 150,
+    "pdf.fonttype": 42,          # TrueType in PDF/PS: text stays editable and searchable
+    "ps.fonttype": 42,
+    "svg.fonttype": "none",      # text as text in SVG
 }
+
+#: caption wording for seed bands, so every figure says the same thing
+BAND_MINMAX = "mean, band: min-max over seeds"
+BAND_STD = "mean, band: +/- 1 std over seeds"
+
+
+@contextmanager
+def figure_style():
+    """Context manager applying :data:`RC` to everything drawn and saved inside it (``plt.rc_context``)."""
+    with plt.rc_context(RC):
+        yield
 
 
 def subplots(nrows=1, ncols=1, width=3.4, height=2.6, **kw):
-    """Figure with panels of ``width`` x ``height`` inches each, in the package style."""
+    """Figure with panels of ``width`` x ``height`` inches each, in the package style, with constrained layout.
+
+    Inside :func:`figure_style` the whole figure gets the style; outside it only the figure and its axes do.
+    """
+    kw.setdefault("layout", "constrained")
     with plt.rc_context(RC):
         fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, **kw)
     for ax in axes.flat:
         ax.grid(True, alpha=0.3)
     return fig, axes
+
+
+def legend_outside(ax, *args, **kw):
+    """A legend to the right of ``ax``, top-aligned, outside the data (constrained layout makes room for it).
+
+    Arguments are those of ``Axes.legend`` (handles, labels, ``ncol``, ``fontsize``, ``title``...).
+    """
+    kw.setdefault("loc", "upper left")
+    kw.setdefault("bbox_to_anchor", (1.02, 1.0))
+    kw.setdefault("borderaxespad", 0.0)
+    return ax.legend(*args, **kw)
+
+
+def legend_below(ax, *args, **kw):
+    """A legend centred under ``ax`` (below its x label), outside the data, for wide panels or many entries."""
+    kw.setdefault("loc", "upper center")
+    kw.setdefault("bbox_to_anchor", (0.5, -0.22))
+    kw.setdefault("borderaxespad", 0.0)
+    return ax.legend(*args, **kw)
+
+
+def seed_band(ax, x, curves, *, color=None, band="minmax", label=None, alpha=0.2, **line_kw):
+    """Plot the mean over seeds of ``curves`` (seeds x points) as a line and a shaded band around it.
+
+    ``band="minmax"`` shades min to max over seeds, ``band="std"`` the mean +/- one standard deviation; say which in
+    the legend or title (:data:`BAND_MINMAX`, :data:`BAND_STD`). NaN entries (a seed that did not reach a point)
+    are ignored. Returns the mean line.
+    """
+    if band not in ("minmax", "std"):
+        raise ValueError(f"band must be 'minmax' or 'std', got {band!r}")
+    curves = np.atleast_2d(np.asarray(curves, dtype=float))
+    x = np.asarray(x, dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)      # an all-NaN column: NaN mean, drawn as a gap
+        mean = np.nanmean(curves, axis=0)
+        if band == "minmax":
+            low, high = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
+        else:
+            sd = np.nanstd(curves, axis=0)
+            low, high = mean - sd, mean + sd
+    (line,) = ax.plot(x, mean, color=color, label=label, **line_kw)
+    if curves.shape[0] > 1:
+        ax.fill_between(x, low, high, color=line.get_color(), alpha=alpha, lw=0)
+    return line
 
 
 def palette(n: int):

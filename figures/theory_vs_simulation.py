@@ -148,7 +148,6 @@ def plot(data: dict, params: dict):
     axes[0, 0].legend(loc="upper right", fontsize=6)
     fig.suptitle(rf"logistic loss, $\varepsilon={params['eps']:g}$, $\lambda={params['lam']:g}$; "
                  rf"simulation: mean $\pm$ std over {params['seeds']} seeds", fontsize=9)
-    fig.tight_layout()
     # the claim check on the figure itself: the finite-size bias at small n shows as |z| > 3 there
     fig.text(0.5, -0.02, f"max |sim - theory|/SE: {_worst_abs(z_scores(data, params)):.1f} at all points, "
              f"{_worst_abs(z_scores(data, params, min_n=200)):.1f} where n = alpha d >= 200 "

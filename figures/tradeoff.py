@@ -162,7 +162,6 @@ def plot(data: dict, params: dict):
                  r"$R(w)=\Sigma_j|w_j|^r$: over $\varepsilon$, $E_{\mathrm{gen}}$ moves by at most "
                  rf"{worst_cost:.1g} while $E_{{\mathrm{{adv}}}}$ rises by up to {worst_rise:.2f} (flat curves in (a))",
                  fontsize=9)
-    fig.tight_layout()
     handles, labels = versus.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.02), ncol=len(labels), frameon=False)
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), frameon=False)
     return fig

@@ -261,5 +261,4 @@ def plot(data: dict, params: dict):
     ax.grid(False)
     fig.suptitle(rf"{params['loss']} loss, {attack_label(params['attack'])} attack, $R(w)=\Sigma_j|w_j|^r$, "
                  r"lowest $E_{\mathrm{adv}}$ with each $r$ at its optimal $\lambda$", fontsize=9)
-    fig.tight_layout()
     return fig

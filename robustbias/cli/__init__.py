@@ -110,6 +110,8 @@ def _main(argv) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if args.command == "figures" or getattr(args, "plot", None):
+        _default_backend()
     try:
         result = args.func(args)
     except ConvergenceError as exc:
@@ -150,6 +152,22 @@ def _report_failures(result) -> int:
         else:                                         # SweepResult: (value, error)
             print(f"  {{{result.param!r}: {f[0]!r}}}: {f[1]}", file=sys.stderr)
     return 1
+
+
+def _default_backend() -> None:
+    """Draw with Agg (files only, no window) unless the user configured a backend (``MPLBACKEND`` or matplotlibrc).
+
+    Done here, for the commands that plot, and never when the library is imported.
+    """
+    import os
+
+    if os.environ.get("MPLBACKEND"):
+        return
+    import matplotlib
+
+    configured = getattr(matplotlib.rcParams, "_get_backend_or_none", None)
+    if configured is not None and configured() is None:
+        matplotlib.use("agg")
 
 
 def _one_line(exc: BaseException) -> str:

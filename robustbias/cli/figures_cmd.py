@@ -36,6 +36,8 @@ def add_parser(sub) -> None:
         pm.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
                         help=f"override a preset parameter (repeatable; the figure's parameters are in its "
                              f"NAME.params.json), e.g. {SET_EXAMPLE}")
+        pm.add_argument("--format", default="png", metavar="FORMATS",
+                        help="image format(s), comma-separated from png, pdf, svg (e.g. png,pdf; default png)")
         pm.add_argument("--progress", action="store_true", help="show progress bars")
         add_json_flag(pm)
         pm.set_defaults(func=_make, text=_make_text)
@@ -105,13 +107,19 @@ def _make(args):
 
     from .files import output_folder
 
+    from asymptotics.errors import InvalidParameter
+    from figures.io import parse_formats
+
     names = args.names if getattr(args, "names", None) else sorted(available())
     overrides = _parse_overrides(args.set)
+    try:
+        formats = parse_formats(args.format)
+    except InvalidParameter as exc:
+        raise InvalidParameter("--format", exc.message) from None
     output_folder("--out", args.out)
-    return [make(n, preset=args.preset, outdir=args.out, overrides=overrides, progress=args.progress).to_dict()
-            for n in names]
+    return [make(n, preset=args.preset, outdir=args.out, overrides=overrides, progress=args.progress,
+                 format=formats).to_dict() for n in names]
 
 
 def _make_text(rows):
-    return "\n".join(f"{r['name']} ({r['seconds']:.1f} s): wrote {r['png']}, {r['data']}, {r['params']}"
-                     for r in rows)
+    return "\n".join(f"{r['name']} ({r['seconds']:.1f} s): wrote {', '.join(r['files'])}" for r in rows)

@@ -95,6 +95,13 @@ def _compare(args):
 
 def plot_comparison(result, path) -> None:
     """One panel per observable: seed means +- sem vs 1/d, the fitted line a + b/d, theory at 1/d = 0."""
+    from figures.style import figure_style
+
+    with figure_style():
+        _draw_comparison(result, path)
+
+
+def _draw_comparison(result, path) -> None:
     import numpy as np
 
     from figures.io import save_figure
@@ -119,5 +126,4 @@ def plot_comparison(result, path) -> None:
     for ax in list(axes.flat)[len(rows):]:
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=6)
-    fig.tight_layout()
     save_figure(fig, path)

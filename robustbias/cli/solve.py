@@ -245,6 +245,13 @@ def _sweep_text(result) -> str:
 
 
 def _plot(result, path):
+    from figures.style import figure_style
+
+    with figure_style():
+        _draw_sweep(result, path)
+
+
+def _draw_sweep(result, path):
     from figures.io import save_figure
     from figures.style import subplots
 
