@@ -7,7 +7,7 @@ before any timing):
   (``xatol=1e-3``, lam to ~3e-4) and vs the bounded search at the Newton method's accuracy (``xatol=1e-5``); the
   reference for the accuracy columns is a bounded search with ``xatol=1e-8`` on solves at ``tol=1e-12`` (not timed).
 * ``order``: :func:`asymptotics.optimal_reg_order` (grid 1..3, 9 points, refined) newton vs bounded.
-* ``map``: :func:`asymptotics.optimal_newton.optimal_regularization_map` (the figure optimal_regularization_map) on a
+* ``map``: :func:`asymptotics.optimal_map.optimal_regularization_map` (the figure optimal_regularization_map) on a
   small (alpha, eps) grid for the l_inf and l_2 attacks, newton (continuation) vs bounded (every cell by
   ``optimal_reg_order``).
 
@@ -37,7 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import asymptotics  # noqa: E402
-from asymptotics.optimal_newton import optimal_regularization_map  # noqa: E402
+from asymptotics.optimal_map import optimal_regularization_map  # noqa: E402
 from bench_fixed_point import code_fingerprint  # noqa: E402
 
 say = functools.partial(print, flush=True)

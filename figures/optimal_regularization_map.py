@@ -4,7 +4,7 @@ For every cell of an (alpha, eps) grid, the order r of the regularizer ``lam sum
 strength lam that minimise the robust error at the fixed point (logistic loss, noiseless sign teacher, isotropic
 data, training and test attack of size eps: training attack term ``eps ||w||_1 / d`` for l_inf,
 ``eps ||w||_2 / sqrt(d)`` for l_2), r in [r_min, r_max]. Computed with
-:func:`asymptotics.optimal_newton.optimal_regularization_map`: the first cell by a global search over an r grid
+:func:`asymptotics.optimal_map.optimal_regularization_map`: the first cell by a global search over an r grid
 (``optimal_reg_order(method="newton")``), every other cell by continuation from its neighbour's optimum: quasi-Newton
 steps in (ln lam, r) on the gradient of the robust error from implicit differentiation (``asymptotics.sensitivities``'
 machinery), with the neighbour's Hessian as the start. A cell where that fails is solved by the bounded search and
@@ -111,7 +111,7 @@ def compute(params: dict, progress: bool = False) -> dict:
         (the metric at the optimum), ``at_r_bound``, ``at_lam_bound``, ``visits`` (points visited by the Newton
         search), ``method`` per cell, ``failures`` and ``seconds``.
     """
-    from asymptotics.optimal_newton import optimal_regularization_map
+    from asymptotics.optimal_map import optimal_regularization_map
 
     alphas, eps_values = grids(params)
     maps = {}

@@ -11,7 +11,7 @@ import pytest
 
 import figures
 from asymptotics import optimal_reg_order
-from asymptotics.optimal_newton import optimal_regularization_map
+from asymptotics.optimal_map import optimal_regularization_map
 from figures import optimal_regularization_map as fig
 from figures.claims import evaluate
 
