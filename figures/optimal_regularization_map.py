@@ -178,7 +178,7 @@ def plot(data: dict, params: dict):
             ax.plot(alphas[ei], eps_values[ej], "o", mfc="none", mec="k", ms=4, mew=0.7,
                     label=r"$\lambda^*$ at the bracket's end (grey: $r^*$ moot)")
         if fallback.any() or edge.any():
-            ax.legend(fontsize=6, loc="lower left")
+            style.legend_below(ax, fontsize=6)
         ax.set_xscale("log")
         ax.set_xlabel(r"$\alpha = n/d$")
         ax.set_ylabel(r"$\varepsilon$")
