@@ -165,6 +165,13 @@ def _simulation_agrees(data, params):
     return worst, math.isfinite(worst) and worst <= 3.0
 
 
+EVIDENCE_SIMULATION = (
+    "paper preset (d = 2000, 10 seeds, 45 points, 90 z-scores): max |z| = 3.28 at one point (alpha = 1, ridge, "
+    "eps = 0: ERM 0.0021 above the theory, SE 0.00065); every other |z| <= 2.5. Rerun of that point: d = 1000 with "
+    "20 seeds -0.0004 (z -0.3), d = 4000 with 10 seeds -0.0002 (z -0.3), d = 500 with 40 seeds +0.0012 (z 0.9): a "
+    "seed fluctuation with an underestimated 10-seed SE, not a bias (with 90 Student-t statistics of 9 dof, one "
+    "beyond 3.28 is expected about half the time). quick (d = 500, 4 seeds): max |z| = 1.26.")
+
 CLAIMS = (
     Claim("dual_norm_matching_wins_at_large_eps",
           "For a Mahalanobis attack the regularizer matched to the attack's dual norm (Sigma_w = Sigma_delta) gives "
@@ -180,7 +187,7 @@ CLAIMS = (
     Claim("simulation_agrees_with_theory",
           "The exact asymptotics describe finite-d Mahalanobis robust ERM (spec section 4): largest |ERM - theory| "
           "/ SE over every simulated (alpha, geometry, eps), robust and clean error (<= 3 expected).",
-          _simulation_agrees),
+          _simulation_agrees, expected=("quick",), evidence=EVIDENCE_SIMULATION),
 )
 
 
@@ -215,4 +222,10 @@ def plot(data: dict, params: dict):
     fig.suptitle(rf"{params['loss']} loss, Mahalanobis attack $\Sigma_\delta$ = diag blocks {blocks_text}"
                  rf", $R(w)=w^T\Sigma_w w$; points: ERM d = {params['d']}, {params['seeds']} seeds at $\lambda^*$ "
                  rf"(max |ERM - theory|/SE = {zmax}); dashed: $\Sigma_\delta$ overtakes $I$", fontsize=8)
+    fig.tight_layout()
+    if z.size and np.nanmax(z) > 3.0:     # the claim simulation_agrees_with_theory fails here: say so, with why
+        fig.text(0.5, -0.02, f"{int(np.sum(z > 3.0))} of {z.size} z-scores (robust and clean error per point) above "
+                 "3: agreement within 3 SE not met at this preset; at the paper preset that point is a seed "
+                 "fluctuation (rerun at d = 1000 and 4000: |z| = 0.3), see the claim's evidence", ha="center",
+                 va="top", fontsize=7)
     return fig
