@@ -222,7 +222,6 @@ def plot(data: dict, params: dict):
     fig.suptitle(rf"{params['loss']} loss, Mahalanobis attack $\Sigma_\delta$ = diag blocks {blocks_text}"
                  rf", $R(w)=w^T\Sigma_w w$; points: ERM d = {params['d']}, {params['seeds']} seeds at $\lambda^*$ "
                  rf"(max |ERM - theory|/SE = {zmax}); dashed: $\Sigma_\delta$ overtakes $I$", fontsize=8)
-    fig.tight_layout()
     if z.size and np.nanmax(z) > 3.0:     # the claim simulation_agrees_with_theory fails here: say so, with why
         fig.text(0.5, -0.02, f"{int(np.sum(z > 3.0))} of {z.size} z-scores (robust and clean error per point) above "
                  "3: agreement within 3 SE not met at this preset; at the paper preset that point is a seed "
