@@ -193,7 +193,7 @@ def plot(data: dict, params: dict):
     eot = "EOT, resampled" if params.get("resample") else "fixed draws"
     ax.set_title(f"PGD-{params['steps']} on the predictive mean ({eot})", fontsize=8)
     ax.set_ylim(-0.02, 1.02)
-    ax.legend(fontsize=7, loc="lower left")
+    style.legend_outside(ax, fontsize=7)
     ax = axes[0, 1]
     xs = np.arange(len(BAYESIAN))
     ax.bar(xs - 0.2, [data["auroc_before"][n] for n in BAYESIAN], 0.4, label="naive attack", color="tab:gray")

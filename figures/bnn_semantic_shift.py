@@ -214,7 +214,8 @@ def plot(data: dict, params: dict):
                ylabel=f"OOD detection AUROC ({'entropy' if m == 'entropy' else 'MI'})")
         ax.set_title(f"detector: {'predictive entropy' if m == 'entropy' else 'mutual information'}"
                      f"{'' if m == 'entropy' else ' (Bayesian only)'}", fontsize=8)
-        ax.legend(fontsize=6, loc="lower left")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=len(METHODS), fontsize=7,
+               frameon=False)
     ax = axes[0, 2]
     keys = list(data["auroc"])
     xs = np.arange(len(keys))

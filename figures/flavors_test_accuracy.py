@@ -195,7 +195,6 @@ def plot(data: dict, params: dict):
         ax.set_ylim(0.45, 1.02)
         ax.set_title(f"digits {p['pair'][0]} vs {p['pair'][1]}" + (" (reused run)" if p["source"] != "computed"
                                                                      else ""), fontsize=8.5)
-        ax.legend(loc="lower right", fontsize=6.5)
     axes[0, 0].set_ylabel("accuracy (solid: test, dashed: train)")
     ax = axes[0, -1]
     accs = final_test_accuracy(data)
@@ -212,7 +211,8 @@ def plot(data: dict, params: dict):
     ax.set_xlabel("digit pair")
     ax.set_ylabel(f"final test accuracy (+- SE, {n} points)", fontsize=8)
     ax.set_title("final test accuracy", fontsize=8.5)
-    ax.legend(loc="lower left", fontsize=6.5)
+    # one legend for every panel: the same colour per algorithm everywhere
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside right upper", fontsize=6.5)
     z, where = largest_difference_z(data)
     winners = universal_winners(data)
     fig.suptitle(f"bias-free 2-layer ReLU net (width {params['width']}, n = {params['n_train']}), exponential loss, "

@@ -115,7 +115,8 @@ def plot(data: dict, params: dict):
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy")
     ax.set_ylim(0.4, 1.02)
-    ax.set_title(f"(a) accuracy, {len(data['seeds'])} seed(s)")
+    n = len(data["seeds"])
+    ax.set_title(f"(a) accuracy, {n} seed(s)" + (f" ({style.BAND_MINMAX})" if n > 1 else ""), fontsize=8)
     ax.legend(loc="lower right")
     ax = axes[0, 1]
     _mean_band(ax, epochs, data["train_loss"], "tab:blue", "train")

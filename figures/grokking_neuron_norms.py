@@ -94,12 +94,12 @@ def plot(data: dict, params: dict):
     ax.set_xlabel("epoch")
     ax.set_ylabel("||W_i||")
     ax.set_title("(a) neuron norms (-- t_mem, : t_gen)")
-    ax.legend(loc="upper left")
+    style.legend_below(ax)
     ax = axes[0, 1]
     for name, colour in (("sparse", "tab:orange"), ("complement", "tab:blue"), ("control", "0.5")):
         ax.plot(data["tracking_epochs"], data["mean_norm"][name], color=colour, label=name)
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean ||W_i|| over the set")
     ax.set_title("(b) average norm per subnetwork")
-    ax.legend(loc="upper left")
+    style.legend_below(ax, ncol=3)
     return fig

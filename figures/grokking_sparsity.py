@@ -74,20 +74,22 @@ def compute(params: dict, progress: bool = False) -> dict:
 def plot(data: dict, params: dict):
     fig, axes = style.subplots(1, 2, width=3.6)
     ax = axes[0, 0]
-    colours = style.palette(len(data["seeds"]))
-    for colour, seed, curve in zip(colours, data["seeds"], data["effective_sparsity"]):
-        ax.plot(data["sparsity_epochs"], np.maximum(np.asarray(curve, float), 1), color=colour, marker=".",
-                label=f"seed {seed}")
+    n = len(data["seeds"])
+    style.seed_band(ax, data["sparsity_epochs"], np.maximum(np.asarray(data["effective_sparsity"], float), 1),
+                    color="tab:blue", marker=".", label=f"sparsity, {n} seed(s)" + (f" ({style.BAND_MINMAX})"
+                                                                                    if n > 1 else ""))
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("effective sparsity (units)")
     ax.set_title("(a) active-subnetwork size")
     twin = ax.twinx()
-    twin.plot(data["epochs"], data["test_accuracy"], color="tab:red", lw=0.8, alpha=0.7)
+    twin.plot(data["epochs"], data["test_accuracy"], color="tab:red", lw=0.8, alpha=0.7,
+              label=f"test accuracy (seed {data['seeds'][0]})")
     twin.set_ylabel("test accuracy (seed 0)", color="tab:red")
     twin.set_ylim(0.4, 1.02)
     twin.grid(False)
-    ax.legend(loc="lower left")
+    style.legend_below(ax, *(a + b for a, b in zip(ax.get_legend_handles_labels(),
+                                                     twin.get_legend_handles_labels())))
     ax = axes[0, 1]
     for name, colour in (("sparse", "tab:orange"), ("complement", "tab:blue"), ("control", "0.5")):
         ax.plot(data["tracking_epochs"], data["faithfulness"][name], color=colour, label=name)
@@ -98,5 +100,5 @@ def plot(data: dict, params: dict):
     ax.set_xlabel("epoch")
     ax.set_ylabel("faithfulness on test set")
     ax.set_title(f"(b) final sparse set: {data['final_sparse_size']} units")
-    ax.legend(loc="lower left")
+    style.legend_below(ax, ncol=3)
     return fig

@@ -120,7 +120,7 @@ def plot(data: dict, params: dict):
     ax.set_xlabel("training step (batch 64)")
     ax.set_ylabel("KL(strategy || model)")
     ax.set_title("(a) distance to strategies; shading = closest")
-    ax.legend(loc="lower left")
+    style.legend_below(ax, ncol=2)
     ax = axes[0, 1]
     ax.plot(main["steps"], main["kl_to_truth"], color="k", label="2-layer")
     if "control" in data:
@@ -134,7 +134,7 @@ def plot(data: dict, params: dict):
     ax.set_xlabel("training step")
     ax.set_ylabel("KL(p* || model), last position")
     ax.set_title("(b) test loss vs strategy levels")
-    ax.legend(loc="upper right")
+    style.legend_below(ax, ncol=2)
     ax = axes[0, 2]
     ax.plot(main["steps"], main["previous_token"], label="previous-token (layer 1)")
     ax.plot(main["steps"], main["induction"], label="statistical induction (layer 2)")
@@ -142,5 +142,5 @@ def plot(data: dict, params: dict):
     ax.set_ylim(0, 1)
     ax.set_xlabel("training step")
     ax.set_title("(c) attention scores")
-    ax.legend(loc="center right")
+    style.legend_below(ax)
     return fig

@@ -164,7 +164,8 @@ def plot(data: dict, params: dict):
         ax.set_yscale("log")
         ax.set_xlabel("step")
     axes[0, 0].set_ylabel(r"relative margin gap $1 - \gamma(w_t)/\gamma^*$")
-    axes[0, 0].set_title(f"own-norm margin gap (n={params['n']}, d={params['d']})")
+    axes[0, 0].set_title(f"own-norm margin gap (n={params['n']}, d={params['d']});\nmedian, band: min-max over "
+                         f"{params['seeds']} seeds", fontsize=8)
     axes[0, 0].legend(loc="lower left")
     axes[0, 1].set_ylabel("stationarity gap")
     axes[0, 1].set_title(r"lines: $1-\beta_t$;  circles: KKT residual")

@@ -112,6 +112,5 @@ def plot(data: dict, params: dict):
     ax.set_xlabel("step")
     ax.set_ylabel("angle of w (deg)")
     ax.set_title(r"diagonal net $u^2 - v^2$")
-    ax.set_ylim(-5, 95)
-    ax.legend(loc="center left", fontsize=6.5)
+    ax.set_ylim(-5, 95)          # colours as in the figure legend above the panels
     return fig

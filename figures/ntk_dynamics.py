@@ -192,7 +192,7 @@ def plot(data: dict, params: dict):
             _band(ax_m, ep, _curve(data, arch, m, "mass", "20"), c, f"{m} $m_{{20}}$")
             lab = f"{m}: settles {data[arch][m]['settling_mean']:.1f}$\\pm${data[arch][m]['settling_std']:.1f}"
             _band(ax_d, ep, _curve(data, arch, m, "dist_final"), c, lab)
-        ax_m.set(title=r"$m_{10}$ (dashed), $m_{20}$", xlabel="epoch", ylabel="eigen-mass $m_k$")
+        ax_m.set(title=r"$m_{10}$ (dashed), $m_{20}$; seed range", xlabel="epoch", ylabel="eigen-mass $m_k$")
         ax_d.set(title=r"$D(K_t,K_T)$, seed range", xlabel="epoch", ylabel="kernel distance")
         ax_d.legend(fontsize=6)
         axes[row, len(methods)].legend(fontsize=6)

@@ -123,7 +123,8 @@ def plot(data: dict, params: dict):
     for kind, c in (("ntk", "tab:blue"), ("nngp", "tab:orange")):
         cv = data["curves"][kind]
         m, s = np.asarray(cv["error_mean"]), np.asarray(cv["error_std"])
-        ax.loglog(cv["sizes"], m, "-o", ms=3, color=c, label=kind.upper())
+        ax.loglog(cv["sizes"], m, "-o", ms=3, color=c,
+                  label=f"{kind.upper()} (mean, band: +/- 1 std over {len(params['seeds'])} seeds)")
         ax.fill_between(cv["sizes"], np.maximum(m - s, 1e-4), m + s, color=c, alpha=0.2)
     ax.set(xlabel="training set size n", ylabel="test error", title="kernel regression learning curves (digits)")
     ax.title.set_fontsize(9)

@@ -321,7 +321,7 @@ def plot(data: dict, params: dict):
         ax.set_yscale("log")
         ax.set_xlabel(r"$\alpha = n/d$")
         ax.set_title(rf"$r = {c['r']:g}$")
-        ax.legend(loc="upper left", fontsize=6)
+        style.legend_below(ax, fontsize=6)
     axes[0, 0].set_ylabel("order parameter")
     ax = axes[0, -1]
     for i, (name, c) in enumerate(curves.items()):
@@ -337,7 +337,7 @@ def plot(data: dict, params: dict):
     ax.set_xlabel(r"$\alpha = n/d$")
     ax.set_ylabel(r"$E_{\mathrm{bnd}} = E_{\mathrm{adv}} - E_{\mathrm{gen}}$")
     ax.set_title(r"boundary error (dashed: $\Phi(\varepsilon c_r) - 1/2$)")
-    ax.legend(loc="lower right", fontsize=6.5)
+    style.legend_below(ax, fontsize=6.5)
     fig.suptitle(rf"{params['loss']} loss, $\ell_\infty$ attack $\varepsilon={params['eps']:g}$, "
                  rf"$\lambda={params['lam']:g}$; dashed: log-log fit over the shaded window, dotted: small-alpha "
                  r"theory (docs/derivations.md §9)", fontsize=8.5)

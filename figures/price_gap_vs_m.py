@@ -9,7 +9,7 @@ from simulate.implicit_bias import price_of_implicit_bias
 
 from .claims import Claim
 from .measures import arr
-from .style import subplots
+from .style import legend_below, subplots
 
 NAME = "price_gap_vs_m"
 TITLE = "Robust generalization gap vs m: GD vs CD vs diagonal nets, eps = 0 and eps > 0 (price of implicit bias)"
@@ -87,7 +87,8 @@ def plot(data, params):
         ax.set_xlabel("training size m")
         ax.set_ylabel("robust train acc - robust test acc")
         ax.set_title("standard ERM, $\\varepsilon=0$" if frac == 0 else rf"robust ERM, $\varepsilon={frac:g}\,\varepsilon^*$")
-        ax.legend()
+    legend_below(axes[0, 0], *axes[0, 0].get_legend_handles_labels(), ncol=2, fontsize=6.5,
+                 title="mean over seeds, error bars: std", title_fontsize=6.5)
     ax = axes[0, 2]
     for alg, name in (("gd", r"GD: $\ell_2$ class"), ("cd", r"CD: $\ell_1$ class")):
         color, marker = STYLES[alg]
@@ -99,7 +100,7 @@ def plot(data, params):
     ax.set_xlabel("training size m")
     ax.set_ylabel(r"robust Rademacher bound, $W=1/\gamma_{r,\varepsilon}(\hat w)$")
     ax.set_title("bounds of the trained predictors")
-    ax.legend(fontsize=6.5)
+    legend_below(ax, fontsize=6.5, ncol=2)
     fig.suptitle(f"{params['setting'].replace('_', ' ')}, d = {params['d']}, k_w = {params['k_w']}, "
                  f"{params['seeds']} seeds, exact $\\ell_\\infty$-robust exponential loss", fontsize=8.5)
     return fig

@@ -8,7 +8,7 @@ from asymptotics import empirical_rademacher, rademacher_bound
 
 from .claims import Claim
 from .measures import loglog_slope
-from .style import palette, subplots
+from .style import legend_below, legend_outside, palette, subplots
 
 NAME = "rademacher_vs_dimension"
 TITLE = "Robust Rademacher complexity vs dimension: Monte Carlo vs bounds, l1 vs l2 classes, linf attacks"
@@ -99,7 +99,7 @@ def plot(data, params):
         ax.set_xlabel("dimension d")
         ax.set_ylabel(r"$\mathfrak{R}_S$")
         ax.set_title(rf"class $\|w\|_{{{r:g}}}\leq W$")
-        ax.legend(loc="upper left")
+    legend_below(axes[0, 0], *axes[0, 0].get_legend_handles_labels(), ncol=len(eps_values))
     ax = axes[0, -1]
     eps_max = max(eps_values)
     for r, ls in zip(rs, ("-", "--")):
@@ -110,7 +110,7 @@ def plot(data, params):
     ax.set_xlabel("dimension d")
     ax.set_ylabel(r"$\mathfrak{R}_S(\tilde F)-\mathfrak{R}_S(F)$ (Monte Carlo)")
     ax.set_title(rf"attack term, $\varepsilon={eps_max:g}$")
-    ax.legend()
+    legend_outside(ax)
     fig.suptitle(rf"$\ell_\infty$ attacks, n = {params['n']}, W = {params['W']:g}, Gaussian data; markers: Monte Carlo "
                  r"with 95% CI, dashed: upper bound, dotted: lower bound", fontsize=8.5)
     return fig

@@ -205,7 +205,6 @@ def plot(data: dict, params: dict):
         ax.set_ylim(low - 0.05 * (high - low), high + 0.75 * (high - low))      # head room for the inset
         ax.set_xlabel(r"regularization order $r$")
         ax.set_title(rf"{attack_label(attack)} attack (dual norm $r=p^*={ps:g}$)", fontsize=8.5)
-        ax.legend(loc="lower right", fontsize=6)
         inset = ax.inset_axes([0.12, 0.63, 0.42, 0.33])
         path = r_star_path(block, eps_inset)
         edge = [block["profiles"][f"eps={float(e):g}"]["at_edge"] for e in eps_inset]
@@ -222,6 +221,7 @@ def plot(data: dict, params: dict):
         inset.set_ylabel(r"$r^*(\varepsilon)$", fontsize=7, labelpad=1)
         inset.tick_params(labelsize=6, pad=1)
     axes[0, 0].set_ylabel(r"$E_{\mathrm{adv}}$ at fixed $\lambda$  (dots: argmin over $r$)")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside right upper", fontsize=7)
     fig.suptitle(rf"{params['loss']} loss, $\alpha={params['alpha']:g}$, $\lambda={params['lam']:g}$, "
                  r"$R(w)=\Sigma_j|w_j|^r$, attack term $\varepsilon P^{1/p^*}$; red dotted: the dual norm $r = p^*$, "
                  "grey dashed: ridge r = 2; hollow: minimiser on the grid edge", fontsize=8.5)

@@ -148,11 +148,11 @@ def plot(data: dict, params: dict):
     axes[0, 0].set_xlabel("training = test eps (linf)")
     axes[0, 0].set_ylabel("(robust) accuracy")
     axes[0, 0].set_title(f"(a) robust accuracy, {len(params['seeds'])} seeds (band: min-max)")
-    axes[0, 0].legend(loc="lower left", fontsize=6)
+    style.legend_below(axes[0, 0], fontsize=6, ncol=2)
     axes[0, 1].set_xlabel("eps")
     axes[0, 1].set_ylabel("train − test robust accuracy")
     axes[0, 1].set_title("(b) robust generalization gap")
-    axes[0, 1].legend(loc="upper left")
+    style.legend_below(axes[0, 1], ncol=2)
     diff = [g["test_robust"] - s["test_robust"] for g, s in zip(data["results"].get("gd", []),
                                                                  data["results"].get("sign", []))]
     if diff:

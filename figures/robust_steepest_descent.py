@@ -128,7 +128,7 @@ def plot(data: dict, params: dict):
     ax.set_xlabel("step")
     ax.set_ylabel("1 - cosine")
     ax.set_title(rf"$\varepsilon = {tr['fraction']:g}\,\varepsilon^*$ ($\varepsilon^* = {data['eps_star']:.4f}$)")
-    ax.legend(loc="lower left", fontsize=6.3)
+    style.legend_below(ax, fontsize=6.3)
     rows = data["final"]
     f = np.array([r["fraction"] for r in rows])
     ax = axes[0, 1]
@@ -139,7 +139,7 @@ def plot(data: dict, params: dict):
     ax.set_xlabel(r"$\varepsilon / \varepsilon^*$")
     ax.set_ylabel("cosine of the final iterate")
     ax.set_title("final directions")
-    ax.legend(loc="lower left", fontsize=6.3)
+    style.legend_below(ax, fontsize=6.3)
     ax = axes[0, 2]
     ax.plot(f, [r["cd_optimum"] for r in rows], "-", color="C2", lw=2.5, alpha=0.35, label=r"$\varepsilon^*-\varepsilon$")
     ax.plot(f, [r["cd_margin"] for r in rows], "o", color="C2", label=r"CD $\gamma_{1,\varepsilon}$")
@@ -148,5 +148,5 @@ def plot(data: dict, params: dict):
     ax.set_xlabel(r"$\varepsilon / \varepsilon^*$")
     ax.set_ylabel("normalized robust margin")
     ax.set_title("final robust margins vs optima")
-    ax.legend(loc="upper right", fontsize=6.3)
+    style.legend_below(ax, fontsize=6.3, ncol=2)
     return fig

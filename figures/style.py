@@ -19,6 +19,8 @@ from contextlib import contextmanager
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 RC = {
     "figure.dpi": 110,
@@ -48,12 +50,27 @@ def figure_style():
         yield
 
 
+class StyledFigure(Figure):
+    """A matplotlib ``Figure`` that keeps its constrained layout: ``tight_layout()`` is a no-op on it.
+
+    (On a constrained figure matplotlib's ``tight_layout`` would switch the layout engine, and raise once a colorbar
+    exists; figure code written for the tight layout keeps working unchanged.)
+    """
+
+    def tight_layout(self, *args, **kwargs):
+        if isinstance(self.get_layout_engine(), ConstrainedLayoutEngine):
+            return None
+        return super().tight_layout(*args, **kwargs)
+
+
 def subplots(nrows=1, ncols=1, width=3.4, height=2.6, **kw):
     """Figure with panels of ``width`` x ``height`` inches each, in the package style, with constrained layout.
 
     Inside :func:`figure_style` the whole figure gets the style; outside it only the figure and its axes do.
+    The figure is a :class:`StyledFigure` (``tight_layout`` calls leave the constrained layout in place).
     """
     kw.setdefault("layout", "constrained")
+    kw.setdefault("FigureClass", StyledFigure)
     with plt.rc_context(RC):
         fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, **kw)
     for ax in axes.flat:
@@ -72,10 +89,14 @@ def legend_outside(ax, *args, **kw):
     return ax.legend(*args, **kw)
 
 
-def legend_below(ax, *args, **kw):
-    """A legend centred under ``ax`` (below its x label), outside the data, for wide panels or many entries."""
+def legend_below(ax, *args, below: float = 34.0, **kw):
+    """A legend centred under ``ax``, ``below`` points under the bottom of the axes (clear of the tick labels and a
+    one-line x label), outside the data; for panels whose right side is taken (a twin axis) or many entries."""
+    from matplotlib.transforms import offset_copy
+
     kw.setdefault("loc", "upper center")
-    kw.setdefault("bbox_to_anchor", (0.5, -0.22))
+    kw.setdefault("bbox_to_anchor", (0.5, 0.0))
+    kw.setdefault("bbox_transform", offset_copy(ax.transAxes, fig=ax.figure, y=-below, units="points"))
     kw.setdefault("borderaxespad", 0.0)
     return ax.legend(*args, **kw)
 

@@ -1,7 +1,11 @@
 """Shared test setup: one torch thread (2 threads are much slower on the 2-core CI machine), gpu marker."""
 import importlib.util
+import os
 
 import pytest
+
+# draw into files only, even on a machine with a display (the package never chooses a backend itself)
+os.environ.setdefault("MPLBACKEND", "agg")
 
 if importlib.util.find_spec("torch") is not None:
     import torch

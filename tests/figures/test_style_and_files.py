@@ -185,3 +185,12 @@ def test_seed_band_draws_the_mean_and_a_min_max_or_std_band():
     with pytest.raises(ValueError, match="band"):
         style.seed_band(ax, [0, 1, 2], curves, band="iqr")
     plt.close(fig)
+
+
+def test_tight_layout_calls_leave_the_constrained_layout_even_with_a_colorbar():
+    fig, axes = style.subplots(1, 2)
+    image = axes[0, 0].imshow(np.eye(3))
+    fig.colorbar(image, ax=axes[0, 0])
+    fig.tight_layout()                    # plain matplotlib raises here (engine switch after a colorbar)
+    assert type(fig.get_layout_engine()).__name__ == "ConstrainedLayoutEngine"
+    plt.close(fig)
