@@ -215,7 +215,7 @@ def plot(data: dict, params: dict):
         ax.set_xlabel(r"attack size $\varepsilon$")
         ax.set_title(rf"$\alpha={block['alpha']:g}$")
     axes[0, 0].set_ylabel(r"$\min_\lambda E_{\mathrm{adv}}$ (dotted: $E_{\mathrm{gen}}$ there)")
-    axes[0, 0].legend(loc="upper left", fontsize=6.5)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=len(GEOMETRIES), fontsize=7)
     z = np.abs(z_scores(data))
     zmax = f"{np.nanmax(z):.1f}" if z.size and np.isfinite(z).any() else "n/a"
     blocks_text = tuple(data["sigma_delta"])

@@ -268,7 +268,7 @@ def plot(data: dict, params: dict):
                     label=f"eps {row['eps']:g} (net {row['accuracy_perturbed']:.2f})")
         ax.set(xlabel="layer (0 = input pixels)", ylabel="NCC accuracy on PGD data", ylim=(-0.02, 1.02))
         ax.set_title("ST: NCC per layer at each eps", fontsize=7)
-        ax.legend(fontsize=6, loc="lower left")
+        style.legend_outside(ax, fontsize=6)
     head = f"Per-layer neural collapse on the {data['n_train']} training images, eps {eps}"
     if st is not None:
         first = st["layers"]["ncc_perturbed"][0]

@@ -12,8 +12,8 @@ records all of it in ``docs/gallery/index.json``; ``docs/gallery.md`` is written
     python scripts/make_gallery.py --only icl_ngrams --from /tmp/q   # add or refresh one figure, keep the others
     python scripts/make_gallery.py --no-make                         # only re-plot what has data
 
-With ``--only`` the other figures keep their recorded entries; figures no longer registered are dropped. A figure
-without data (``--no-make``) is listed without a thumbnail (``tests/docs/test_gallery.py`` then fails until it is
+With ``--only`` the other figures keep their recorded entries, and so does a figure for which no data are found with
+``--no-make``; figures no longer registered are dropped. A figure that never had data is listed without a thumbnail (``tests/docs/test_gallery.py`` then fails until it is
 made). Exit status 1 when a legend covers data in some thumbnail or a figure could not be made.
 """
 from __future__ import annotations
@@ -214,7 +214,11 @@ def main(argv=None) -> int:
             entries.append(old[name])
             continue
         try:
-            entries.append(gallery_entry(name, folders, data_dir, not args.no_make, args.width))
+            entry = gallery_entry(name, folders, data_dir, not args.no_make, args.width)
+            if entry["status"] != "ok" and old.get(name, {}).get("status") == "ok":
+                print(f"{name}: no quick data here, keeping its previous entry", flush=True)
+                entry = old[name]
+            entries.append(entry)
         except Exception as exc:                      # one broken figure must not lose the others' entries
             print(f"{name}: FAILED {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             failed.append(name)
