@@ -30,7 +30,8 @@ def public_exception_classes():
 
 def test_the_public_exceptions_are_the_ones_this_test_knows():
     assert set(public_exception_classes()) == {"asymptotics.errors.InvalidParameter",
-                                               "asymptotics.errors.ConvergenceError", "asymptotics.cache.CacheWarning"}
+                                               "asymptotics.errors.ConvergenceError", "asymptotics.cache.CacheWarning",
+                                               "asymptotics.sensitivity.SingularPoint"}
 
 
 def test_deep_defines_no_exception_of_its_own():
