@@ -48,6 +48,9 @@ class GrokkingConfig:
         Epochs between two effective-sparsity measurements.
     snapshot_every : int
         Epochs between two parameter snapshots.
+    stop_after_generalisation : int or None
+        Stop this many epochs after the generalisation epoch t_gen (first test accuracy >= 0.95); the run then
+        ends before ``epochs`` and its last epoch is recorded like the final one. None (default): train all epochs.
     device : str or None
         Where to train (None: :func:`deep.device.default_device`).
 
@@ -71,6 +74,7 @@ class GrokkingConfig:
     test_seed: int = 2001
     sparsity_every: int = 10
     snapshot_every: int = 1
+    stop_after_generalisation: int | None = None
     device: str | None = None
 
     def __post_init__(self):
@@ -88,6 +92,8 @@ class GrokkingConfig:
         integer("seed", self.seed, low=0)
         integer("sparsity_every", self.sparsity_every, low=1)
         integer("snapshot_every", self.snapshot_every, low=1)
+        if self.stop_after_generalisation is not None:
+            integer("stop_after_generalisation", self.stop_after_generalisation, low=1)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -293,14 +299,14 @@ def train_parity(config: GrokkingConfig, progress: bool = False) -> GrokkingRun:
     curves = {key: [] for key in ("train_accuracy", "test_accuracy", "train_loss", "test_loss")}
     norms, snapshots, sparsity_epochs, sparsity = [], [], [], []
 
-    def record(epoch: int):
+    def record(epoch: int, is_last: bool = False):
         with torch.no_grad():
             for split, x, y in (("train", dev_data.x_train, dev_data.y_train), ("test", dev_data.x_test, dev_data.y_test)):
                 out = model(x)
                 curves[f"{split}_accuracy"].append(float((sign(out) == y).float().mean()))
                 curves[f"{split}_loss"].append(float(hinge_loss(out, y)))
             norms.append(model.neuron_norms().cpu().numpy().astype(np.float32))
-        is_last = epoch == config.epochs
+        is_last = is_last or epoch == config.epochs
         if epoch % config.snapshot_every == 0 or is_last:
             snapshots.append(Snapshot(epoch, model.hidden.weight.detach().cpu().numpy().copy(),
                                       model.hidden.bias.detach().cpu().numpy().copy(),
@@ -314,8 +320,14 @@ def train_parity(config: GrokkingConfig, progress: bool = False) -> GrokkingRun:
         from tqdm.auto import tqdm
         iterator = tqdm(iterator, desc="parity", leave=False)
     n = config.n_train
+    last, t_gen = config.epochs, None
     for epoch in iterator:
+        if t_gen is not None and epoch - t_gen >= config.stop_after_generalisation:
+            last = epoch
+            break
         record(epoch)
+        if config.stop_after_generalisation is not None and t_gen is None and curves["test_accuracy"][-1] >= 0.95:
+            t_gen = epoch
         perm = torch.randperm(n, generator=shuffle).to(device)
         for lo in range(0, n, config.batch_size):
             idx = perm[lo: lo + config.batch_size]
@@ -323,8 +335,8 @@ def train_parity(config: GrokkingConfig, progress: bool = False) -> GrokkingRun:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-    record(config.epochs)
-    return GrokkingRun(config=config, epochs=np.arange(config.epochs + 1),
+    record(last, is_last=True)
+    return GrokkingRun(config=config, epochs=np.arange(last + 1),
                        train_accuracy=np.array(curves["train_accuracy"]), test_accuracy=np.array(curves["test_accuracy"]),
                        train_loss=np.array(curves["train_loss"]), test_loss=np.array(curves["test_loss"]),
                        neuron_norms=np.stack(norms), sparsity_epochs=np.array(sparsity_epochs),

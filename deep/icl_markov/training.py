@@ -101,6 +101,7 @@ class IclConfig:
     unigram_extra: int = 0
     learning_rate: float = 1e-3
     position_learning_rate: float = 1.0
+    minimal_init_w: float = 0.01
     weight_decay: float = 0.1
     betas: tuple = (0.9, 0.95)
     batch_size: int = 64
@@ -129,6 +130,7 @@ class IclConfig:
         integer("unigram_extra", self.unigram_extra, low=0)
         positive("learning_rate", self.learning_rate)
         positive("position_learning_rate", self.position_learning_rate)
+        real("minimal_init_w", self.minimal_init_w)
         real("weight_decay", self.weight_decay, low=0.0)
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise InvalidParameter("betas", f"must be two numbers in [0, 1), got {self.betas!r}")
@@ -349,7 +351,7 @@ def build_model(config: IclConfig, generator: torch.Generator | None = None) -> 
     'MinimalMarkovModel'
     """
     if config.model == "minimal":
-        return MinimalMarkovModel(config.num_states, config.context_length)
+        return MinimalMarkovModel(config.num_states, config.context_length, init_w=config.minimal_init_w)
     return AttentionOnlyTransformer(config.num_states, config.context_length, width=config.width,
                                     num_layers=config.num_layers, first_layer_heads=config.first_layer_heads,
                                     padding_row=config.padding_row, dropout=config.dropout, generator=generator)
@@ -410,7 +412,8 @@ class _Evaluator:
                "distances": {n: float(kl_divergence(s, q).mean()) for n, s in self.strategies.items()},
                "previous_token": float(previous_token_score(maps[0]).mean()),
                "induction": float(statistical_induction_score(maps[-1], self.inputs).mean()),
-               "example_attention": [m[0].float().cpu().numpy() for m in maps],
+               # a copy: a view of one sequence's map would keep the whole batch's maps alive
+               "example_attention": [m[0].float().cpu().numpy().copy() for m in maps],
                "positional_encoding": (model.v.detach().cpu().numpy()[None].copy()
                                        if isinstance(model, MinimalMarkovModel)
                                        else effective_positional_encoding(model).cpu().numpy())}
