@@ -148,8 +148,8 @@ def _compute(params: dict, progress: bool = False) -> dict:
     from deep.icl_markov.training import train_icl
 
     run = train_icl(minimal_config(params), progress=progress)
-    v = np.stack([s["v"].numpy() for s in run.states])                 # states are CPU copies
-    w = np.stack([s["w"].numpy() for s in run.states])
+    v = np.stack([s["v"].cpu().numpy() for s in run.states])           # states are CPU copies
+    w = np.stack([s["w"].cpu().numpy() for s in run.states])
     final_v = v[-1].astype(np.float64)
     mass = np.exp(final_v - final_v.max())
     picks = _picks(run)

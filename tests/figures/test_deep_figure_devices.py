@@ -48,6 +48,8 @@ TINY = {
                          seeds=[0], top_k=3),
     "margins_steepest_descent": dict(n_train=20, n_test=20, width=4, steps=12, points=4,
                                      algorithms=["gd", "sign", "cd", "adam"], kkt=True),
+    "flavors_test_accuracy": dict(n_train=20, n_test=20, width=4, steps=12, points=4,
+                                  algorithms=["gd", "sign", "cd", "adam"], pairs=[[0, 1]], reuse_dir=""),
     "robust_erm_nets": dict(n_train=20, width=8, epochs=2, eps=[0.0, 0.2], attack_steps=2, seeds=[0]),
     "neural_collapse_layers": dict(widths=[8, 8], per_class=3, epochs=1, attack_steps=1, eval_steps=1,
                                    check_steps=1, eps_sweep=[0.1], batch_size=30),
