@@ -194,7 +194,7 @@ def plot(data: dict, params: dict):
             _band(ax_d, ep, _curve(data, arch, m, "dist_final"), c, lab)
         ax_m.set(title=r"$m_{10}$ (dashed), $m_{20}$; seed range", xlabel="epoch", ylabel="eigen-mass $m_k$")
         ax_d.set(title=r"$D(K_t,K_T)$, seed range", xlabel="epoch", ylabel="kernel distance")
-        ax_d.legend(fontsize=6)
+        style.legend_below(ax_d, fontsize=6)
         axes[row, len(methods)].legend(fontsize=6)
     earlier = all(_at_settles_earlier(a)(data, params)[1] for a in data)
     nums = "; ".join(f"{a.upper()} settling clean {data[a]['clean']['settling_mean']:.1f} vs PGD "

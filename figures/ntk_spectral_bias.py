@@ -128,7 +128,7 @@ def plot(data: dict, params: dict):
         ax.fill_between(cv["sizes"], np.maximum(m - s, 1e-4), m + s, color=c, alpha=0.2)
     ax.set(xlabel="training set size n", ylabel="test error", title="kernel regression learning curves (digits)")
     ax.title.set_fontsize(9)
-    ax.legend()
+    style.legend_below(ax, fontsize=7)
     if sb["network"] is not None:     # the claim check on the figure: high modes leave the infinite-width flow
         deviation = mode_deviation(data)
         dev = ", ".join(f"k={k}: {v:.2g}" for k, v in zip(sb["frequencies"], deviation))

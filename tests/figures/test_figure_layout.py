@@ -27,7 +27,7 @@ BNN = dict(samples=2, score_samples=2, steps=2, epochs=1, n_test=10, hmc_pretrai
 #: wherever the figure draws seeds, so that their bands and legends are drawn as in the real figure
 LAYOUT_OVERRIDES = {
     "errors_vs_alpha": {},
-    "reg_order_optimal_lambda": dict(n_r=4, eps_curves=[0.01, 0.2, 0.4, 0.6], eps_inset=[0.01, 0.4, 0.7]),
+    "reg_order_optimal_lambda": dict(n_r=4, eps_curves=[0.01, 0.3, 0.6], eps_inset=[0.01, 0.6]),
     "reg_order_fixed_lambda": dict(n_r=5, refine=False),
     "order_parameter_scaling": dict(n_alpha=13),
     "tradeoff": {},
