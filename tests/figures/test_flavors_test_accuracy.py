@@ -66,6 +66,7 @@ def test_winner_and_difference_measures_by_hand():
 
 
 @pytest.mark.slow
+@pytest.mark.extended
 def test_flavors_quick_preset_claims(tmp_path):
     out = figures.make(fta.NAME, preset="quick", outdir=tmp_path, overrides={"reuse_dir": None})
     data = json.loads(out.data.read_text())

@@ -78,6 +78,7 @@ def test_claim_measures_on_hand_made_data():
 
 
 @pytest.mark.slow
+@pytest.mark.extended
 def test_quick_preset_claims_hold(tmp_path):
     torch.set_num_threads(1)
     results = check("icl_variance", preset="quick", outdir=tmp_path)

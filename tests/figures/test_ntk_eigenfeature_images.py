@@ -123,6 +123,7 @@ def test_tiny_figure_writes_png_and_data_with_claims_measurable(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.extended
 def test_quick_preset_expected_claims_hold(tmp_path):
     rows = check(NAME, "quick", tmp_path)
     failed = [(r.claim, r.value, r.error) for r in rows if not r.ok]

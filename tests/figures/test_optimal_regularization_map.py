@@ -38,6 +38,7 @@ SPOTS = {"linf": ([0.2, 0.6, 1.8], [0.1, 0.3, 0.5], [(0, 0), (0, 2), (1, 1), (2,
 
 
 @pytest.mark.slow
+@pytest.mark.extended
 @pytest.mark.parametrize("attack", ["linf", "l2"])
 def test_newton_map_equals_the_bounded_search_at_spot_cells(attack):
     alphas, eps_values, spots = SPOTS[attack]
