@@ -233,7 +233,8 @@ def _record_auto_devices(calls: list):
     try:
         yield
     finally:
-        for module in patched:
+        # modules first imported during the run bound the spy itself (``from ..device import default_device``)
+        for module in patched + [m for m in list(sys.modules.values()) if getattr(m, "default_device", None) is spy]:
             module.default_device = original
 
 

@@ -109,3 +109,23 @@ def test_attack_random_starts_draw_on_a_cpu_generator_and_move_to_the_inputs_dev
     assert audit.violations == []
     # the same CPU stream on every device: the fake-device start equals the CPU one
     assert torch.equal(audit.result, start("cpu"))
+
+
+def test_modules_imported_during_an_audit_keep_the_real_default_device(monkeypatch):
+    # a module first imported inside the run binds the spy (``from deep.device import default_device``); leaving it
+    # there would hide its automatic choices from every later audit
+    import sys
+    import types
+
+    import deep.device
+
+    probe = types.ModuleType("deep._device_probe")
+
+    def import_during_run():
+        from deep.device import default_device
+        probe.default_device = default_device
+        monkeypatch.setitem(sys.modules, probe.__name__, probe)
+
+    audit_device(import_during_run)
+    assert probe.default_device is deep.device.default_device
+    assert audit_device(lambda: probe.default_device(None)).kinds() == {"auto"}
