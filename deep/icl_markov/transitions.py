@@ -40,6 +40,11 @@ def crossing_step(steps, curve, level: float, *, sustain: int = 1, interpolate: 
     interpolate : bool
         Linear interpolation between the last checkpoint at or above the level and the first one below.
 
+    Returns
+    -------
+    float or None
+        The crossing time (interpolated between checkpoints when ``interpolate``), None if the curve never crosses.
+
     Examples
     --------
     >>> crossing_step([0, 10, 20, 30], [1.0, 0.75, 0.25, 0.0], 0.5)
@@ -77,6 +82,10 @@ def strategy_transition_steps(steps, kl_to_truth, strategy_kl: dict, *, sustain:
         Checkpoints and KL(p* || q_t) there.
     strategy_kl : dict name -> float
         KL(p* || s^(m)) of the strategies in order (uniform, unigram, bigram, ...), as ``IclTrainingRun.strategy_kl``.
+    sustain : int
+        Consecutive checkpoints that must lie below each mid-level (see :func:`crossing_step`).
+    interpolate : bool
+        Interpolate the crossing time between checkpoints (see :func:`crossing_step`).
 
     Returns
     -------
