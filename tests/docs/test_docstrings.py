@@ -128,18 +128,19 @@ def run_doctests(name: str, obj) -> tuple[int, int]:
     return runner.failures, runner.tries
 
 
-def _doctest(name, obj):
+def _timed_doctests(name, obj) -> tuple[int, int, float]:
+    """(failed, attempted, seconds) of the examples of ``obj``."""
     start = time.perf_counter()
     failed, tried = run_doctests(name, obj)
-    assert tried > 0, f"{name}: no example ran"
-    assert failed == 0, f"{name}: {failed} of {tried} examples failed (their output is above)"
-    assert time.perf_counter() - start < 30, f"{name}: examples too slow for the test suite"
+    return failed, tried, time.perf_counter() - start
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name,obj", _marked(CORE))
 def test_core_examples_run(name, obj):
-    _doctest(name, obj)
+    failed, tried, seconds = _timed_doctests(name, obj)
+    assert tried > 0 and failed == 0, f"{name}: {failed} of {tried} examples failed (their output is above)"
+    assert seconds < 30, f"{name}: examples too slow for the test suite"
 
 
 @pytest.mark.slow
@@ -149,7 +150,9 @@ def test_deep_examples_run(name, obj):
     import torch
 
     torch.manual_seed(0)
-    _doctest(name, obj)
+    failed, tried, seconds = _timed_doctests(name, obj)
+    assert tried > 0 and failed == 0, f"{name}: {failed} of {tried} examples failed (their output is above)"
+    assert seconds < 30, f"{name}: examples too slow for the test suite"
 
 
 def test_docstring_checker_catches_a_missing_parameter_and_example():
