@@ -459,12 +459,6 @@ def continuation_paths(pb: Problem, stages: int = CONTINUATION_STAGES) -> list[t
     return paths
 
 
-def continuation_path(pb: Problem, stages: int = CONTINUATION_STAGES) -> tuple[str, list[float]] | None:
-    """The first of ``continuation_paths`` (None when there is none: lam = 0 and eps = 0)."""
-    paths = continuation_paths(pb, stages)
-    return paths[0] if paths else None
-
-
 def _with(pb: Problem, name: str, value: float) -> Problem:
     """The problem with one scalar parameter replaced (eps also moves eps_test when they were equal)."""
     changes = {name: value}
