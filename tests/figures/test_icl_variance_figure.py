@@ -46,11 +46,13 @@ def test_seeds_differ_in_init_and_training_stream(tiny):
 
 
 def test_seed_zero_is_the_icl_phases_run(tiny):
-    # the same recipe and seed as icl_phases: deterministic, so the curve is identical whether cached or retrained
+    # the same recipe and seed as icl_phases: the curve is the same whether cached or retrained, up to the reduction
+    # order of float sums (a thread count left by an earlier test moved it by 5e-10 in the full run); a different
+    # seed or recipe moves it by 1e-2 or more
     figures.get("icl_phases")._RUNS.clear()
     keys = ("num_states", "context_length", "steps", "eval_every", "eval_size", "device")
     phases = _data("icl_phases", dict({k: TINY[k] for k in keys}, control_layers=0))
-    assert phases["main"]["kl_to_truth"] == tiny["kl_to_truth"][0]
+    assert phases["main"]["kl_to_truth"] == pytest.approx(tiny["kl_to_truth"][0], rel=1e-7, abs=1e-9)
 
 
 def test_transition_times_are_the_mid_level_crossings(tiny):
